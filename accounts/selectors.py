@@ -1,0 +1,132 @@
+"""Reads of customer accounts. Every function runs inside the tenant context (the manager scopes it)."""
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from csops.tenancy.models import Membership, Role
+from csops.tenancy.selectors import team_member_user_ids
+
+from .models import Account, Contact, OwnerAssignment, Touchpoint
+
+# Sort keys the UI and API accept, mapped to indexed columns (nulls last so empty dates sink).
+ACCOUNT_SORTS = {
+    "name": ("name",),
+    "arr": ("arr", "name"),
+    "renewal": ("renewal_date", "name"),
+    "touch": ("last_touchpoint_at", "name"),
+    "tier": ("tier", "name"),
+    "stage": ("lifecycle_stage", "name"),
+}
+
+
+class Scope:
+    MINE = "mine"
+    TEAM = "team"
+    ALL = "all"
+
+
+def default_scope(membership: Membership) -> str:
+    if membership.role == Role.CSM:
+        return Scope.MINE
+    if membership.role == Role.MANAGER:
+        return Scope.TEAM
+    return Scope.ALL
+
+
+def account_list(
+    *,
+    membership: Membership | None,
+    scope: str = Scope.ALL,
+    owner_id: int | None = None,
+    search: str = "",
+    tiers: list[str] | None = None,
+    stages: list[str] | None = None,
+    region: str = "",
+    renewal_within_days: int | None = None,
+    today: dt.date | None = None,
+    sort: str = "name",
+    descending: bool = False,
+) -> QuerySet[Account]:
+    """Accounts for list pages. Every member may read every account of their organization; the scope
+    narrows the list to the viewer's own book (CSM default) or team (manager default)."""
+    qs = Account.objects.select_related("owner")
+    if membership is not None and scope == Scope.MINE:
+        qs = qs.filter(owner_id=membership.user_id)
+    elif membership is not None and scope == Scope.TEAM:
+        qs = qs.filter(owner_id__in=team_member_user_ids(membership=membership))
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search) | Q(external_id__iexact=search))
+    if tiers:
+        qs = qs.filter(tier__in=tiers)
+    if stages:
+        qs = qs.filter(lifecycle_stage__in=stages)
+    if region:
+        qs = qs.filter(region=region)
+    if renewal_within_days is not None and today is not None:
+        qs = qs.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within_days))
+    fields = ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"])
+    from django.db.models import F
+
+    first = F(fields[0]).desc(nulls_last=True) if descending else F(fields[0]).asc(nulls_last=True)
+    return qs.order_by(first, *fields[1:], "id")
+
+
+@dataclass(frozen=True)
+class PortfolioSummary:
+    accounts: int
+    arr: Decimal
+    renewals_90d: int
+    renewals_90d_arr: Decimal
+
+
+def portfolio_summary(*, accounts: QuerySet[Account], today: dt.date) -> PortfolioSummary:
+    """One aggregate query over the (already filtered) account set."""
+    horizon = today + dt.timedelta(days=90)
+    renewing = Q(renewal_date__gte=today, renewal_date__lte=horizon)
+    agg = accounts.order_by().aggregate(
+        n=Count("id"),
+        arr=Sum("arr"),
+        renewals=Count("id", filter=renewing),
+        renewals_arr=Sum("arr", filter=renewing),
+    )
+    return PortfolioSummary(
+        accounts=agg["n"] or 0,
+        arr=agg["arr"] or Decimal("0"),
+        renewals_90d=agg["renewals"] or 0,
+        renewals_90d_arr=agg["renewals_arr"] or Decimal("0"),
+    )
+
+
+def open_task_counts(*, account_ids: list) -> dict:
+    """Open/snoozed task counts for a page of accounts, in one query."""
+    from playbooks.selectors import active_task_counts_by_account
+
+    return active_task_counts_by_account(account_ids=account_ids)
+
+
+def account_get(*, account_id) -> Account | None:
+    return Account.objects.select_related("owner").filter(pk=account_id).first()
+
+
+def account_by_external_ids(*, external_ids: list[str]) -> dict[str, Account]:
+    return {a.external_id: a for a in Account.objects.filter(external_id__in=external_ids)}
+
+
+def account_contacts(*, account: Account) -> QuerySet[Contact]:
+    return Contact.objects.filter(account=account)
+
+
+def account_timeline(*, account: Account) -> QuerySet[Touchpoint]:
+    return Touchpoint.objects.select_related("author").filter(account=account)
+
+
+def account_owner_history(*, account: Account) -> QuerySet[OwnerAssignment]:
+    return OwnerAssignment.objects.select_related("previous_owner", "new_owner", "changed_by").filter(account=account)
+
+
+def account_regions() -> list[str]:
+    return list(Account.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct())
