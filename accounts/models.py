@@ -55,6 +55,7 @@ class Account(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "external_id"], name="account_unique_external_id_per_org",
                 condition=Q(external_id__isnull=False),
+                violation_error_message="An account with this external id already exists in this organization.",
             )
         ]
         indexes = [
@@ -93,10 +94,12 @@ class Contact(TenantModel):
             models.UniqueConstraint(
                 fields=["organization", "account", "email"], name="contact_unique_email_per_account",
                 condition=~Q(email=""),
+                violation_error_message="This account already has a contact with this email.",
             ),
             models.UniqueConstraint(
                 fields=["organization", "account"], name="contact_one_primary_per_account",
                 condition=Q(is_primary=True),
+                violation_error_message="This account already has a primary contact.",
             ),
         ]
         indexes = [models.Index(fields=["organization", "account", "name"])]

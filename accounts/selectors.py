@@ -3,7 +3,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from csops.tenancy.models import Membership, Role
 from csops.tenancy.selectors import team_member_user_ids
@@ -35,11 +35,18 @@ def default_scope(membership: Membership) -> str:
     return Scope.ALL
 
 
+def scope_owner_ids(*, membership: Membership | None, scope: str) -> list[int] | None:
+    """Owner ids a list scope covers, or None for the whole organization."""
+    if membership is None or scope == Scope.ALL:
+        return None
+    if scope == Scope.TEAM:
+        return team_member_user_ids(membership=membership)
+    return [membership.user_id]
+
+
 def account_list(
     *,
-    membership: Membership | None,
-    scope: str = Scope.ALL,
-    owner_id: int | None = None,
+    owner_ids: list[int] | None = None,
     search: str = "",
     tiers: list[str] | None = None,
     stages: list[str] | None = None,
@@ -49,15 +56,11 @@ def account_list(
     sort: str = "name",
     descending: bool = False,
 ) -> QuerySet[Account]:
-    """Accounts for list pages. Every member may read every account of their organization; the scope
-    narrows the list to the viewer's own book (CSM default) or team (manager default)."""
+    """Accounts for list pages. Every member may read every account of their organization; `owner_ids`
+    narrows the list to a book of business (a CSM's own, a manager's team)."""
     qs = Account.objects.select_related("owner")
-    if membership is not None and scope == Scope.MINE:
-        qs = qs.filter(owner_id=membership.user_id)
-    elif membership is not None and scope == Scope.TEAM:
-        qs = qs.filter(owner_id__in=team_member_user_ids(membership=membership))
-    if owner_id:
-        qs = qs.filter(owner_id=owner_id)
+    if owner_ids is not None:
+        qs = qs.filter(owner_id__in=owner_ids)
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search) | Q(external_id__iexact=search))
     if tiers:
@@ -69,8 +72,6 @@ def account_list(
     if renewal_within_days is not None and today is not None:
         qs = qs.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within_days))
     fields = ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"])
-    from django.db.models import F
-
     first = F(fields[0]).desc(nulls_last=True) if descending else F(fields[0]).asc(nulls_last=True)
     return qs.order_by(first, *fields[1:], "id")
 
@@ -88,16 +89,16 @@ def portfolio_summary(*, accounts: QuerySet[Account], today: dt.date) -> Portfol
     horizon = today + dt.timedelta(days=90)
     renewing = Q(renewal_date__gte=today, renewal_date__lte=horizon)
     agg = accounts.order_by().aggregate(
-        n=Count("id"),
-        arr=Sum("arr"),
-        renewals=Count("id", filter=renewing),
-        renewals_arr=Sum("arr", filter=renewing),
+        n_accounts=Count("id"),
+        total_arr=Sum("arr"),
+        n_renewals=Count("id", filter=renewing),
+        renewals_total_arr=Sum("arr", filter=renewing),
     )
     return PortfolioSummary(
-        accounts=agg["n"] or 0,
-        arr=agg["arr"] or Decimal("0"),
-        renewals_90d=agg["renewals"] or 0,
-        renewals_90d_arr=agg["renewals_arr"] or Decimal("0"),
+        accounts=agg["n_accounts"] or 0,
+        arr=agg["total_arr"] or Decimal("0"),
+        renewals_90d=agg["n_renewals"] or 0,
+        renewals_90d_arr=agg["renewals_total_arr"] or Decimal("0"),
     )
 
 
@@ -130,3 +131,11 @@ def account_owner_history(*, account: Account) -> QuerySet[OwnerAssignment]:
 
 def account_regions() -> list[str]:
     return list(Account.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct())
+
+
+def account_book_sizes(*, owners) -> dict:
+    """Accounts and ARR per owner (one grouped query), for the reassignment page."""
+    rows = {r["owner_id"]: r for r in Account.objects.values("owner_id").annotate(n=Count("id"), book_arr=Sum("arr")).order_by()}
+    people = [{"user": u, "n": rows.get(u.pk, {}).get("n", 0), "arr": rows.get(u.pk, {}).get("book_arr") or 0} for u in owners]
+    unassigned = rows.get(None)
+    return {"people": people, "unassigned": unassigned["n"] if unassigned else 0}

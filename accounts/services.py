@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from csops.tenancy.context import current_organization
 from csops.tenancy.models import AuditEvent, User
 from csops.tenancy.services import Actor, audit_record, model_snapshot
 
@@ -18,7 +19,10 @@ TOUCHPOINT_FIELDS = ["account", "kind", "occurred_at", "summary", "attendees"]
 
 
 def _clean_and_save(obj, **save_kwargs):
-    obj.full_clean(exclude=["organization"], validate_unique=True, validate_constraints=True)
+    """Validate fields and the org-scoped unique constraints (hence the organization first), then save."""
+    if obj.organization_id is None:
+        obj.organization = current_organization()
+    obj.full_clean()
     obj.save(**save_kwargs)
 
 

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from .models import ACTIVE_STATUSES, Task, TaskStatus
 
@@ -36,8 +36,6 @@ def task_list(
         qs = qs.filter(type=task_type)
     if status == "closed":
         return qs.order_by("-completed_at", "-updated_at")
-    from django.db.models import F
-
     return qs.order_by(F("due_on").asc(nulls_last=True), "-priority", "created_at")
 
 
