@@ -29,7 +29,8 @@ class Account(TenantModel):
 
     name = models.CharField(max_length=200)
     external_id = models.CharField(
-        max_length=100, null=True, blank=True, help_text="The id in your CRM or billing system; unique per organization."
+        max_length=100, null=True, blank=True,
+        help_text="The id in your CRM or billing system; unique per organization.",
     )
     domain = models.CharField(max_length=200, blank=True)
     industry = models.CharField(max_length=100, blank=True)
@@ -122,7 +123,9 @@ class Touchpoint(TenantModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touchpoints")
     kind = models.CharField(max_length=16, choices=TouchpointKind.choices, default=TouchpointKind.CALL)
     occurred_at = models.DateTimeField(default=timezone.now)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     summary = models.TextField()
     attendees = models.JSONField(default=list, blank=True, help_text="Names or emails of the people present.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -145,8 +148,12 @@ class OwnerAssignment(TenantModel):
     previous_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    new_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    new_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -167,7 +174,9 @@ class ImportBatch(TenantModel):
     kind = models.CharField(max_length=32, default="accounts")
     file_name = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.VALIDATED)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     committed_at = models.DateTimeField(null=True, blank=True)
     total_rows = models.PositiveIntegerField(default=0)

@@ -135,7 +135,20 @@ def account_regions() -> list[str]:
 
 def account_book_sizes(*, owners) -> dict:
     """Accounts and ARR per owner (one grouped query), for the reassignment page."""
-    rows = {r["owner_id"]: r for r in Account.objects.values("owner_id").annotate(n=Count("id"), book_arr=Sum("arr")).order_by()}
-    people = [{"user": u, "n": rows.get(u.pk, {}).get("n", 0), "arr": rows.get(u.pk, {}).get("book_arr") or 0} for u in owners]
+    grouped = Account.objects.values("owner_id").annotate(n=Count("id"), book_arr=Sum("arr")).order_by()
+    rows = {r["owner_id"]: r for r in grouped}
+    people = [
+        {"user": u, "n": rows.get(u.pk, {}).get("n", 0), "arr": rows.get(u.pk, {}).get("book_arr") or 0} for u in owners
+    ]
     unassigned = rows.get(None)
     return {"people": people, "unassigned": unassigned["n"] if unassigned else 0}
+
+
+def contact_list() -> QuerySet[Contact]:
+    """Every contact of the organization (API lists filter and order it further)."""
+    return Contact.objects.all()
+
+
+def touchpoint_list() -> QuerySet[Touchpoint]:
+    """Every touchpoint of the organization, with its author (API lists filter and order it further)."""
+    return Touchpoint.objects.select_related("author")

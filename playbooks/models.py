@@ -47,7 +47,9 @@ class Task(TenantModel):
 
     title = models.CharField(max_length=200)
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tasks")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
     due_on = models.DateField(null=True, blank=True)
     priority = models.PositiveSmallIntegerField(choices=TaskPriority.choices, default=TaskPriority.MEDIUM)
     type = models.CharField(max_length=16, choices=TaskType.choices, default=TaskType.ACTIVITY)
@@ -57,8 +59,12 @@ class Task(TenantModel):
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     snoozed_until = models.DateField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

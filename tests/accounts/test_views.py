@@ -109,9 +109,16 @@ def test_account_page_shows_profile_contacts_timeline_tasks_history(world, clien
 
 def test_log_touchpoint_in_place_updates_last_touch(world, client, account):
     client.force_login(world.csm)
-    response = client.post(url("accounts:touchpoint_add", world, account_id=account.pk), {
-        "kind": "qbr", "occurred_at": "2026-01-10T10:00", "summary": "QBR: expansion interest", "attendees": "a, b",
-    }, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url("accounts:touchpoint_add", world, account_id=account.pk),
+        {
+            "kind": "qbr",
+            "occurred_at": "2026-01-10T10:00",
+            "summary": "QBR: expansion interest",
+            "attendees": "a, b",
+        },
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     assert "QBR: expansion interest" in response.content.decode()
     with tenant_context(world.org):
@@ -123,18 +130,29 @@ def test_log_touchpoint_in_place_updates_last_touch(world, client, account):
 
 def test_touchpoint_validation_error_is_shown_not_500(world, client, account):
     client.force_login(world.csm)
-    response = client.post(url("accounts:touchpoint_add", world, account_id=account.pk),
-                           {"kind": "call", "occurred_at": "nonsense", "summary": ""}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url("accounts:touchpoint_add", world, account_id=account.pk),
+        {"kind": "call", "occurred_at": "nonsense", "summary": ""},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 422
     assert "This field is required" in response.content.decode()
 
 
 def test_edit_account_records_owner_history_and_audit(world, client, account):
     client.force_login(world.csm)
-    response = client.post(url("accounts:edit", world, account_id=account.pk), {
-        "name": "Initech Global", "external_id": account.external_id, "tier": "enterprise",
-        "lifecycle_stage": "mature", "owner": world.csm2.pk, "arr": "50000", "renewal_date": "2027-01-31",
-    })
+    response = client.post(
+        url("accounts:edit", world, account_id=account.pk),
+        {
+            "name": "Initech Global",
+            "external_id": account.external_id,
+            "tier": "enterprise",
+            "lifecycle_stage": "mature",
+            "owner": world.csm2.pk,
+            "arr": "50000",
+            "renewal_date": "2027-01-31",
+        },
+    )
     assert response.status_code == 302
     with tenant_context(world.org):
         account.refresh_from_db()
@@ -151,9 +169,16 @@ def test_edit_account_records_owner_history_and_audit(world, client, account):
 def test_duplicate_external_id_is_a_form_error(world, client, account):
     other = AccountFactory(organization=world.org, external_id="DUP-1")
     client.force_login(world.csm)
-    response = client.post(url("accounts:edit", world, account_id=account.pk), {
-        "name": "X", "external_id": other.external_id, "tier": "smb", "lifecycle_stage": "mature", "arr": "1",
-    })
+    response = client.post(
+        url("accounts:edit", world, account_id=account.pk),
+        {
+            "name": "X",
+            "external_id": other.external_id,
+            "tier": "smb",
+            "lifecycle_stage": "mature",
+            "arr": "1",
+        },
+    )
     assert response.status_code == 200
     assert "An account with this external id already exists" in response.content.decode()
 
@@ -161,8 +186,10 @@ def test_duplicate_external_id_is_a_form_error(world, client, account):
 def test_add_contact_primary_moves(world, client, account):
     first = ContactFactory(account=account, is_primary=True)
     client.force_login(world.csm)
-    response = client.post(url("accounts:contact_add", world, account_id=account.pk),
-                           {"name": "New Champ", "email": "champ@x.example", "role": "champion", "is_primary": "on"})
+    response = client.post(
+        url("accounts:contact_add", world, account_id=account.pk),
+        {"name": "New Champ", "email": "champ@x.example", "role": "champion", "is_primary": "on"},
+    )
     assert response.status_code == 302
     with tenant_context(world.org):
         first.refresh_from_db()
@@ -186,8 +213,9 @@ def test_task_complete_and_snooze_in_place(world, client, account):
 def test_snooze_into_the_past_is_refused(world, client, account):
     task = TaskFactory(account=account, owner=world.csm)
     client.force_login(world.csm)
-    response = client.post(url("playbooks:task_snooze", world, task_id=task.pk), {"until": "2001-01-01"},
-                           HTTP_HX_REQUEST="true")
+    response = client.post(
+        url("playbooks:task_snooze", world, task_id=task.pk), {"until": "2001-01-01"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 422 and "future date" in response.content.decode()
     task.refresh_from_db()
     assert task.status == TaskStatus.OPEN
@@ -207,9 +235,14 @@ def test_bulk_reassign_moves_accounts_history_and_open_tasks(world, client):
     accounts = AccountFactory.create_batch(3, organization=world.org, owner=world.csm)
     task = TaskFactory(account=accounts[0], owner=world.csm)
     client.force_login(world.admin)
-    response = client.post(url("accounts:reassign", world), {
-        "account_ids": [str(a.pk) for a in accounts[:2]], "new_owner": world.csm2.pk, "reason": "Territory",
-    })
+    response = client.post(
+        url("accounts:reassign", world),
+        {
+            "account_ids": [str(a.pk) for a in accounts[:2]],
+            "new_owner": world.csm2.pk,
+            "reason": "Territory",
+        },
+    )
     assert response.status_code == 302
     with tenant_context(world.org):
         owners = {a.pk: a.owner_id for a in Account.objects.all()}
@@ -234,7 +267,9 @@ def test_reassign_is_for_ops_admins_only(world, client):
 
 def test_viewer_cannot_write(world, client, account):
     client.force_login(world.viewer)
-    response = client.post(url("accounts:touchpoint_add", world, account_id=account.pk), {"kind": "call", "summary": "x"})
+    response = client.post(
+        url("accounts:touchpoint_add", world, account_id=account.pk), {"kind": "call", "summary": "x"}
+    )
     assert response.status_code == 403
 
 
