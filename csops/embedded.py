@@ -32,8 +32,6 @@ class EmbeddedScheduler(threading.Thread):
                 ran.append(name)
             except Exception:  # a failing job must not stop the scheduler thread; it is logged with its traceback
                 logger.exception("embedded scheduler: %s failed", name)
-            finally:
-                close_old_connections()
         return ran
 
     def run(self):  # pragma: no cover - the loop itself; run_due is tested
@@ -41,6 +39,7 @@ class EmbeddedScheduler(threading.Thread):
         while True:
             time.sleep(TICK_SECONDS)
             self.run_due()
+            close_old_connections()
 
 
 def start_if_embedded() -> EmbeddedScheduler | None:

@@ -31,10 +31,12 @@ def tenant_context(organization: Organization) -> Iterator[Organization]:
     token = _current_org.set(organization)
     all_token = _all_tenants.set(False)
     try:
+        _sync_database()
         yield organization
     finally:
         _all_tenants.reset(all_token)
         _current_org.reset(token)
+        _sync_database()
 
 
 @contextmanager
@@ -44,9 +46,11 @@ def dangerously_all_tenants() -> Iterator[None]:
     Inside it, tenant managers return rows of every organization. Keep blocks tiny and greppable."""
     token = _all_tenants.set(True)
     try:
+        _sync_database()
         yield
     finally:
         _all_tenants.reset(token)
+        _sync_database()
 
 
 def current_organization(*, required: bool = True) -> Organization | None:
@@ -58,3 +62,11 @@ def current_organization(*, required: bool = True) -> Organization | None:
 
 def all_tenants_allowed() -> bool:
     return _all_tenants.get()
+
+
+def _sync_database() -> None:
+    """Keep PostgreSQL's row-level security settings equal to the context (see csops/tenancy/rls.py)."""
+    from .rls import sync_session
+
+    org = _current_org.get()
+    sync_session(org.pk if org is not None else None, _all_tenants.get())
