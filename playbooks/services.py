@@ -85,7 +85,9 @@ def task_cancel(*, task: Task, actor: Actor) -> Task:
 
 @transaction.atomic
 def task_reopen(*, task: Task, actor: Actor) -> Task:
-    if task.reason and _active_duplicate(account=task.account, type=task.type, reason=task.reason):
+    # A snoozed task is itself active: only *another* active task with its key blocks reopening.
+    duplicate = _active_duplicate(account=task.account, type=task.type, reason=task.reason) if task.reason else None
+    if duplicate is not None and duplicate.pk != task.pk:
         raise ValueError("An open task for the same account and reason already exists.")
     return _change(task, actor, "task.reopen", status=TaskStatus.OPEN, snoozed_until=None,
                    completed_at=None, completed_by=None)
