@@ -57,9 +57,12 @@ def model_snapshot(obj: models.Model, fields: list[str]) -> dict:
     return out
 
 
-def audit_record(*, actor: Actor, action: str, obj: models.Model, before=None, after=None) -> AuditEvent:
+def audit_record(*, actor: Actor, action: str, obj: models.Model, before=None, after=None) -> AuditEvent | None:
+    """One audit row per write. An update that changed nothing (before == after) records nothing."""
     if before is not None and after is not None:
         changed = {k for k in after if before.get(k) != after.get(k)}
+        if not changed:
+            return None
         before = {k: v for k, v in before.items() if k in changed}
         after = {k: v for k, v in after.items() if k in changed}
     return AuditEvent.objects.create(

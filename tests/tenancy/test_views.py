@@ -157,3 +157,13 @@ def test_bad_redis_url_fails_loudly():
 def test_production_settings_refuse_the_dev_secret_key():
     result = _settings_check({"DJANGO_SETTINGS_MODULE": "csops.settings.production", "SECRET_KEY": "short"})
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+def test_an_update_that_changes_nothing_is_not_audited(world, tenant, account):
+    from accounts.services import account_update
+    from csops.tenancy.services import Actor
+
+    account_update(account=account, actor=Actor(user=world.csm), name=account.name)
+    assert not AuditEvent.objects.filter(action="account.update").exists()
+    account_update(account=account, actor=Actor(user=world.csm), name="Renamed")
+    assert AuditEvent.objects.filter(action="account.update").count() == 1
