@@ -33,8 +33,16 @@ class AccountFilterForm(forms.Form):
     stage = forms.ChoiceField(required=False, choices=[("", "All stages"), *LifecycleStage.choices])
     renewal = forms.ChoiceField(required=False, choices=[("", "Any renewal"), ("30", "Renews ≤ 30 days"),
                                                          ("90", "Renews ≤ 90 days"), ("180", "Renews ≤ 180 days")])
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[("", "All owners")])
     sort = forms.CharField(required=False)
     desc = forms.BooleanField(required=False)
+
+    def __init__(self, *args, owners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if owners is None:
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].choices = [("", "All owners"), *((u.pk, u.display_name) for u in owners)]
 
 
 class ContactForm(forms.ModelForm):

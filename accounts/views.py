@@ -34,10 +34,12 @@ from .services import account_create, account_update, accounts_reassign, contact
 PAGE_SIZE = 25
 
 
-def _filtered_accounts(request, *, owner_ids, today):
-    form = AccountFilterForm(request.GET or None)
+def _filtered_accounts(request, *, owner_ids, today, owners=None):
+    form = AccountFilterForm(request.GET or None, owners=owners)
     data = form.cleaned_data if form.is_valid() else {}
     renewal = data.get("renewal")
+    if data.get("owner"):
+        owner_ids = [data["owner"]] if owner_ids is None or data["owner"] in owner_ids else []
     qs = account_list(
         owner_ids=owner_ids,
         search=(data.get("q") or "").strip(),
@@ -116,7 +118,8 @@ def account_list_view(request, org_slug):
     if scope not in (Scope.MINE, Scope.TEAM, Scope.ALL):
         scope = Scope.ALL
     owner_ids = scope_owner_ids(membership=membership, scope=scope)
-    form, qs, data = _filtered_accounts(request, owner_ids=owner_ids, today=today)
+    owners = list(organization_csms(organization=org)) if scope != Scope.MINE else None
+    form, qs, data = _filtered_accounts(request, owner_ids=owner_ids, today=today, owners=owners)
     page = _account_page(request, qs)
     context = {
         "form": form, "page": page, "sort": data.get("sort") or "name", "desc": bool(data.get("desc")),
@@ -126,7 +129,7 @@ def account_list_view(request, org_slug):
     if request.htmx and request.htmx.target == "account-table":
         return render(request, "accounts/partials/_account_table.html", context)
     if membership.is_admin:
-        context["reassign_form"] = ReassignForm(owners=organization_csms(organization=org))
+        context["reassign_form"] = ReassignForm(owners=owners or organization_csms(organization=org))
     return render(request, "accounts/list.html", context)
 
 

@@ -281,3 +281,12 @@ def test_task_list_tabs(world, client, account):
     assert "Open one" in body and "Done one" not in body
     body = client.get(url("playbooks:tasks", world) + "?status=closed").content.decode()
     assert "Done one" in body
+
+
+def test_accounts_list_filters_by_owner(world, client):
+    AccountFactory(organization=world.org, owner=world.csm, name="Csm One Account")
+    AccountFactory(organization=world.org, owner=world.csm2, name="Csm Two Account")
+    client.force_login(world.leader)
+    body = client.get(url("accounts:list", world) + f"?owner={world.csm2.pk}").content.decode()
+    assert "Csm Two Account" in body
+    assert "Csm One Account" not in body
