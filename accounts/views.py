@@ -118,7 +118,8 @@ def account_list_view(request, org_slug):
     if scope not in (Scope.MINE, Scope.TEAM, Scope.ALL):
         scope = Scope.ALL
     owner_ids = scope_owner_ids(membership=membership, scope=scope)
-    owners = list(organization_csms(organization=org)) if scope != Scope.MINE else None
+    csms = organization_csms(organization=org)
+    owners = list(csms) if scope != Scope.MINE else None
     form, qs, data = _filtered_accounts(request, owner_ids=owner_ids, today=today, owners=owners)
     page = _account_page(request, qs)
     context = {
@@ -129,7 +130,7 @@ def account_list_view(request, org_slug):
     if request.htmx and request.htmx.target == "account-table":
         return render(request, "accounts/partials/_account_table.html", context)
     if membership.is_admin:
-        context["reassign_form"] = ReassignForm(owners=owners or organization_csms(organization=org))
+        context["reassign_form"] = ReassignForm(owners=csms)
     return render(request, "accounts/list.html", context)
 
 

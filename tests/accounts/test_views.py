@@ -290,3 +290,11 @@ def test_accounts_list_filters_by_owner(world, client):
     body = client.get(url("accounts:list", world) + f"?owner={world.csm2.pk}").content.decode()
     assert "Csm Two Account" in body
     assert "Csm One Account" not in body
+
+
+def test_ops_admin_sees_the_bulk_reassign_bar_on_the_accounts_list(world, client):
+    AccountFactory(organization=world.org, owner=world.csm)
+    client.force_login(world.admin)
+    body = client.get(url("accounts:list", world) + "?scope=all").content.decode()
+    assert "Reassign selected to" in body
+    assert 'name="account_ids"' in body
