@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "csops.tenancy",
     "accounts",
     "playbooks",
+    "renewals",
 ]
 
 MIDDLEWARE = [
