@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -32,9 +33,19 @@ from csops.tenancy.services import organization_create
 
 from . import demo_words as words
 from .demo_bulk import TenantBulkWriter, days_to_datetime64, epoch_to_datetime64, id_prefix, ordered_uuid_hex
+from .demo_specs import (  # noqa: F401 -- DEMO_PASSWORD, demo_logins and logins_box are this module's API too
+    DEMO_PASSWORD,
+    DEMO_SLUGS,
+    HIGH_TOUCH,
+    SCALE,
+    OrgSpec,
+    Person,
+    demo_logins,
+    demo_specs,
+    logins_box,
+)
 from .models import Account, LifecycleStage, Tier
 
-DEMO_PASSWORD = "demo1234!"  # noqa: S105 -- the public password of the demo logins, printed on purpose
 DEFAULT_ACCOUNTS = 600
 DEFAULT_SEED = 42
 TIERS = (Tier.ENTERPRISE, Tier.MID_MARKET, Tier.SMB, Tier.TECH_TOUCH)
@@ -49,136 +60,10 @@ STAGES = (LifecycleStage.ONBOARDING, LifecycleStage.ADOPTING, LifecycleStage.MAT
           LifecycleStage.CHURNED)
 ONBOARDING, ADOPTING, MATURE, AT_RENEWAL, CHURNED = range(5)
 CHURN_RATE = (0.02, 0.06, 0.12, 0.12)  # of accounts whose contract came up in the last 180 days
-TOUCHES_PER_YEAR = (24, 10, 4, 1.0)
+TOUCHES_PER_YEAR = (24, 9, 3.5, 0.8)
 LAST_TOUCH_SCALE_DAYS = (7, 14, 30, 60)
 UNASSIGNED_SHARE = 0.015
 REASSIGNED_SHARE = 0.12
-HIGH_TOUCH, SCALE = "high_touch", "scale"
-
-
-# --- What the demo tenants are made of --------------------------------------------------------------
-@dataclass(frozen=True)
-class Person:
-    email: str
-    full_name: str
-    role: str
-    team: str | None = None
-    login_label: str = ""  # shown in the logins box when set
-
-
-@dataclass(frozen=True)
-class TeamSpec:
-    name: str
-    segment: str  # HIGH_TOUCH owns enterprise and mid-market accounts, SCALE owns SMB and tech-touch
-    manager_email: str | None = None
-
-
-@dataclass(frozen=True)
-class OrgSpec:
-    code: int  # distinguishes the organizations' random streams and id ranges
-    slug: str
-    name: str
-    timezone: str
-    currency: str
-    fiscal_year_start_month: int
-    n_accounts: int
-    people: tuple[Person, ...]
-    teams: tuple[TeamSpec, ...]
-    region_weights: tuple[float, float, float, float]
-    suffixes: tuple[tuple[str, int], ...]
-    external_id_prefix: str
-    features: tuple[str, ...]
-
-
-NORTHWIND_FIXED = (
-    Person("leader@northwind.example", "Catherine Wu", Role.LEADER, login_label="Leader (VP Customer Success)"),
-    Person("admin@northwind.example", "Samir Patel", Role.OPS_ADMIN, login_label="Ops admin"),
-    Person("viewer@northwind.example", "Riley Thompson", Role.VIEWER, login_label="Viewer (Finance)"),
-    Person("manager@northwind.example", "Morgan Blake", Role.MANAGER, "Enterprise & Strategic",
-           login_label="Manager (Enterprise & Strategic)"),
-    Person("dana.whitfield@northwind.example", "Dana Whitfield", Role.MANAGER, "Scale"),
-    Person("csm@northwind.example", "Jordan Ellis", Role.CSM, "Enterprise & Strategic", login_label="CSM"),
-    Person("alex.rivera@northwind.example", "Alex Rivera", Role.CSM, "Enterprise & Strategic"),
-    Person("priya.natarajan@northwind.example", "Priya Natarajan", Role.CSM, "Enterprise & Strategic"),
-    Person("marcus.chen@northwind.example", "Marcus Chen", Role.CSM, "Enterprise & Strategic"),
-    Person("sofia.martinez@northwind.example", "Sofia Martinez", Role.CSM, "Scale"),
-    Person("liam.oconnor@northwind.example", "Liam O'Connor", Role.CSM, "Scale"),
-    Person("aisha.khan@northwind.example", "Aisha Khan", Role.CSM, "Scale"),
-    Person("noah.fischer@northwind.example", "Noah Fischer", Role.CSM, "Scale"),
-)
-NORTHWIND_FEATURES = ("dashboards", "scheduled reports", "data connectors", "alerts", "embedded analytics",
-                      "SSO", "the API", "semantic layer", "forecasting")
-GLOBEX_FEATURES = ("Kubernetes clusters", "object storage", "the CDN", "managed Postgres", "the cost explorer",
-                   "private networking", "backups", "the audit log")
-
-
-def northwind_spec(n_accounts: int, *, seed: int) -> OrgSpec:
-    """Northwind scales with N: max(8, N // 200) CSMs in teams of ~20, half high-touch, half scale."""
-    n_csms = max(8, n_accounts // 200)
-    n_teams = max(2, round(n_csms / 20))
-    high_teams = [f"Enterprise & Strategic{'' if k == 0 else f' {k + 1}'}" for k in range(n_teams // 2)]
-    scale_teams = [f"Scale{'' if k == 0 else f' {k + 1}'}" for k in range(n_teams - n_teams // 2)]
-    people = list(NORTHWIND_FIXED)
-    taken = {p.email for p in people}
-    extra = _generated_people(n_csms - 8 + n_teams - 2, domain="northwind.example", taken=taken, seed=seed)
-    managers = {"Enterprise & Strategic": "manager@northwind.example", "Scale": "dana.whitfield@northwind.example"}
-    for team in high_teams[1:] + scale_teams[1:]:
-        email, name = extra.pop()
-        managers[team] = email
-        people.append(Person(email, name, Role.MANAGER, team))
-    for k, (email, name) in enumerate(extra):  # extra CSMs, alternating segments, round-robin over teams
-        teams = high_teams if k % 2 == 0 else scale_teams
-        people.append(Person(email, name, Role.CSM, teams[(k // 2 + 1) % len(teams)]))
-    teams = tuple([TeamSpec(t, HIGH_TOUCH, managers[t]) for t in high_teams]
-                  + [TeamSpec(t, SCALE, managers[t]) for t in scale_teams])
-    return OrgSpec(
-        code=1, slug="northwind", name="Northwind Analytics", timezone="America/New_York", currency="USD",
-        fiscal_year_start_month=2, n_accounts=n_accounts, people=tuple(people), teams=teams,
-        region_weights=(0.55, 0.28, 0.12, 0.05), suffixes=words.US_SUFFIXES, external_id_prefix="SF-",
-        features=NORTHWIND_FEATURES,
-    )
-
-
-def globex_spec() -> OrgSpec:
-    team = "DACH & Nordics"
-    return OrgSpec(
-        code=2, slug="globex", name="Globex Cloud", timezone="Europe/Berlin", currency="EUR",
-        fiscal_year_start_month=1, n_accounts=80,
-        people=(
-            Person("admin@globex.example", "Katrin Vogel", Role.OPS_ADMIN, login_label="Globex ops admin"),
-            Person("lena.hoffmann@globex.example", "Lena Hoffmann", Role.CSM, team, login_label="Globex CSM"),
-            Person("jonas.weber@globex.example", "Jonas Weber", Role.CSM, team),
-            # the same person as Northwind's leader: one login, two organizations
-            Person("leader@northwind.example", "Catherine Wu", Role.VIEWER),
-        ),
-        teams=(TeamSpec(team, HIGH_TOUCH), ),
-        region_weights=(0.10, 0.80, 0.07, 0.03), suffixes=words.EU_SUFFIXES, external_id_prefix="HS-",
-        features=GLOBEX_FEATURES,
-    )
-
-
-def demo_specs(n_accounts: int, *, seed: int) -> list[OrgSpec]:
-    # Globex first: Northwind existing then means the whole demo was committed (--if-empty checks it).
-    return [globex_spec(), northwind_spec(n_accounts, seed=seed)]
-
-
-DEMO_SLUGS = ("northwind", "globex")
-
-
-def _generated_people(count: int, *, domain: str, taken: set[str], seed: int) -> list[tuple[str, str]]:
-    rng = np.random.default_rng([seed, zlib.crc32(domain.encode())])
-    out = []
-    while len(out) < count:
-        first = words.FIRST_NAMES[rng.integers(len(words.FIRST_NAMES))]
-        last = words.LAST_NAMES[rng.integers(len(words.LAST_NAMES))]
-        email = f"{first}.{last}@{domain}".lower()
-        n = 2
-        while email in taken:
-            email = f"{first}.{last}{n}@{domain}".lower()
-            n += 1
-        taken.add(email)
-        out.append((email, f"{first} {last}"))
-    return out
 
 
 # --- The per-organization context the phases share ---------------------------------------------------
@@ -230,6 +115,8 @@ class DemoContext:
     accounts: AccountFrame | None = None
     counts: dict[str, int] = field(default_factory=dict)
     _midnights: np.ndarray | None = None
+    _midnight_list: list[int] | None = None
+    _latest_epoch: int = 0
     _id_seq: dict[str, int] = field(default_factory=dict)
 
     MIDNIGHT_PAST, MIDNIGHT_FUTURE = 2200, 800
@@ -264,9 +151,11 @@ class DemoContext:
 
     def local_epoch(self, days_ago: int, seconds: int) -> int:
         """UTC epoch of local time `seconds` after midnight, `days_ago` days before today (≤ now)."""
-        midnight = self._midnight_table()[self.MIDNIGHT_PAST - min(max(days_ago, 1 - self.MIDNIGHT_FUTURE),
-                                                                   self.MIDNIGHT_PAST)]
-        return min(int(midnight) + seconds, int(self.now.timestamp()) - 60)
+        if self._midnight_list is None:
+            self._midnight_list = self._midnight_table().tolist()
+            self._latest_epoch = int(self.now.timestamp()) - 60
+        day = self.MIDNIGHT_PAST - min(max(days_ago, 1 - self.MIDNIGHT_FUTURE), self.MIDNIGHT_PAST)
+        return min(self._midnight_list[day] + seconds, self._latest_epoch)
 
     def _midnight_table(self) -> np.ndarray:
         """UTC epoch of local midnight for each day around today (DST-correct), indexed by offset."""
@@ -478,7 +367,10 @@ def _company_names(rng, n: int, suffixes, region) -> tuple[list[str], list[str],
 
 
 def _domain(name: str, tld: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum()) + "." + tld
+    return _NOT_ALNUM.sub("", name.lower()) + "." + tld
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def _assign_owners(ctx: DemoContext, rng, tier, created_days_ago):
@@ -584,7 +476,7 @@ def _gc_paused() -> Iterator[None]:
 
 @contextmanager
 def _sqlite_big_cache() -> Iterator[None]:
-    """A 256 MiB page cache for the seeding connection on SQLite (the default 2 MiB thrashes on the
+    """A 128 MiB page cache for the seeding connection on SQLite (the default 2 MiB thrashes on the
     index inserts of a 100k-account tenant); restored afterwards."""
     if connection.vendor != "sqlite":
         yield
@@ -592,7 +484,7 @@ def _sqlite_big_cache() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         previous = int(cursor.fetchone()[0])
-        cursor.execute("PRAGMA cache_size = -262144")
+        cursor.execute("PRAGMA cache_size = -131072")
     try:
         yield
     finally:
@@ -654,24 +546,3 @@ def organization_purge(org: Organization) -> None:
     with tenant_context(org), connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql, [org.pk])
-
-
-# --- Logins ------------------------------------------------------------------------------------------
-def demo_logins() -> list[tuple[str, str]]:
-    """(label, email) of the demo logins, in the order to show them."""
-    labelled = [p for p in (*NORTHWIND_FIXED, *globex_spec().people) if p.login_label]
-    order = {Role.CSM: 0, Role.MANAGER: 1, Role.LEADER: 2, Role.OPS_ADMIN: 3, Role.VIEWER: 4}
-    northwind = sorted((p for p in labelled if "northwind" in p.email), key=lambda p: order[p.role])
-    return [(p.login_label, p.email) for p in northwind + [p for p in labelled if "globex" in p.email]]
-
-
-def logins_box(*, base_url: str = "http://127.0.0.1:8000") -> str:
-    rows = [f"  {label:<32} {email}" for label, email in demo_logins()]
-    rows += ["", f"  Password for every demo login:   {DEMO_PASSWORD}",
-             "  leader@northwind.example is also a viewer in Globex Cloud (org switcher).",
-             f"  Open {base_url}/o/northwind/  or  {base_url}/o/globex/"]
-    width = max(len(r) for r in rows) + 2
-    title = " CS Ops demo logins "
-    top = "+" + title.center(width, "=") + "+"
-    body = ["|" + r.ljust(width) + "|" for r in rows]
-    return "\n".join([top, *body, "+" + "=" * width + "+"])

@@ -6,7 +6,6 @@ Each phase walks the accounts in chunks, builds its rows column-wise from the ac
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,7 +91,8 @@ def seed_contacts(ctx: DemoContext) -> None:
                     phones.append("")
                 pos += 1
             f.primary_first_name[i] = people[0].split(" ")[0]
-            f.attendees_json[i] = (RawJSON(json.dumps(people[:1])), RawJSON(json.dumps(people[:2])))
+            # names come from the word lists (no quotes, backslashes or control characters): plain JSON
+            f.attendees_json[i] = (RawJSON(f'["{people[0]}"]'), RawJSON('["' + '", "'.join(people[:2]) + '"]'))
         ctx.writer.insert(Contact, {
             "id": ctx.new_ids(Contact, rng, total), "account": [f.ids[i] for i in idx.tolist()], "name": names,
             "email": emails, "title": titles, "role": roles, "is_primary": primary, "phone": phones,
@@ -153,34 +153,27 @@ def seed_touchpoints(ctx: DemoContext) -> None:
 
 
 # --- Tasks -------------------------------------------------------------------------------------------
-DONE_PER_YEAR = (8, 3, 1, 0.2)
+DONE_PER_YEAR = (6, 2.5, 0.8, 0.15)
 ACTIVE_RISK_P = (0.12, 0.09, 0.07, 0.03)
 
 
 class _TaskRows:
-    """Column buffers of task rows, flushed to the writer in batches."""
+    """Task rows as tuples (in COLUMNS order), written in batches."""
 
     COLUMNS = ("account", "owner", "title", "type", "reason", "priority", "source", "status", "due_offset",
                "snoozed_offset", "completed_epoch", "completed_by", "created_by", "created_epoch")
 
     def __init__(self, ctx: DemoContext, rng):
         self.ctx, self.rng = ctx, rng
-        self.cols: dict[str, list] = {c: [] for c in self.COLUMNS}
-
-    def add(self, **values) -> None:
-        for column in self.COLUMNS:
-            self.cols[column].append(values.get(column))
-
-    def __len__(self) -> int:
-        return len(self.cols["account"])
+        self.rows: list[tuple] = []
 
     def flush(self) -> None:
-        n = len(self)
-        if not n:
+        if not self.rows:
             return
-        ctx, c = self.ctx, self.cols
+        ctx, n = self.ctx, len(self.rows)
+        c = dict(zip(self.COLUMNS, map(list, zip(*self.rows, strict=True)), strict=True))
         no_date = -100_000
-        due = ctx.dates(np.array([no_date if v is None else v for v in c["due_offset"]]), missing=no_date)
+        due = ctx.dates(np.array(c["due_offset"]))
         snoozed = ctx.dates(np.array([no_date if v is None else v for v in c["snoozed_offset"]]), missing=no_date)
         completed = ctx.timestamps(np.array([v or 0 for v in c["completed_epoch"]], dtype=np.int64))
         ctx.writer.insert(Task, {
@@ -190,7 +183,7 @@ class _TaskRows:
             "completed_by": c["completed_by"], "created_by": c["created_by"],
             "created_at": ctx.timestamps(np.array(c["created_epoch"], dtype=np.int64)),
         })
-        self.cols = {column: [] for column in self.COLUMNS}
+        self.rows.clear()
 
 
 def seed_tasks(ctx: DemoContext) -> None:
@@ -200,6 +193,7 @@ def seed_tasks(ctx: DemoContext) -> None:
     rng = ctx.rng("tasks")
     features = ctx.spec.features
     rows = _TaskRows(ctx, rng)
+    add, local_epoch = rows.rows.append, ctx.local_epoch
     n_done = rng.poisson(np.array(DONE_PER_YEAR)[f.tier] * f.window_days / 365).tolist()
     risk_p = np.array(ACTIVE_RISK_P)[f.tier].tolist()
     stage, tier, renewal = f.stage.tolist(), f.tier.tolist(), f.renewal_offset.tolist()
@@ -223,24 +217,21 @@ def seed_tasks(ctx: DemoContext) -> None:
             ):
                 snoozed = u[7] < 0.06 and position == 0 and due <= 7
                 created_days = max(0, -due) + 2 + pick[3] % 19
-                rows.add(account=f.ids[i], owner=owner[i] or None, title=title[:200], type=type_, reason=reason,
-                         priority=priority, source=source, status="snoozed" if snoozed else "open",
-                         due_offset=due, snoozed_offset=(3 + pick[2] % 12) if snoozed else None,
-                         created_by=(owner[i] or None) if source == "manual" else None,
-                         created_epoch=ctx.local_epoch(created_days, secs[position % 8]))
+                add((f.ids[i], owner[i] or None, title[:200], type_, reason, priority, source,
+                     "snoozed" if snoozed else "open", due, (3 + pick[2] % 12) if snoozed else None, None, None,
+                     (owner[i] or None) if source == "manual" else None, local_epoch(created_days, secs[position % 8])))
             for k in range(n_done[i]):
                 days_ago = 1 + done_days[done_pos] % max(window[i], 1)
                 done_pos += 1
                 by = (prior[i] if 0 <= moved[i] < days_ago else owner[i]) or None
                 type_, title = words.DONE_TASK_TITLES[(pick[k % 4] + k) % len(words.DONE_TASK_TITLES)]
                 cancelled = (pick[2] + k) % 14 == 0
-                finished = ctx.local_epoch(days_ago, secs[k % 8])
-                rows.add(account=f.ids[i], owner=by, title=title.format(**fill), type=type_, reason="",
-                         priority=1 + (pick[1] + k) % 3, source=("manual", "rule", "playbook")[k % 3],
-                         status="cancelled" if cancelled else "done", due_offset=-days_ago,
-                         completed_epoch=None if cancelled else finished, completed_by=None if cancelled else by,
-                         created_by=by if k % 3 == 0 else None, created_epoch=finished - 9 * DAY)
-            if len(rows) >= 5000:
+                finished = local_epoch(days_ago, secs[k % 8])
+                add((f.ids[i], by, title.format(**fill), type_, "", 1 + (pick[1] + k) % 3,
+                     ("manual", "rule", "playbook")[k % 3], "cancelled" if cancelled else "done", -days_ago, None,
+                     None if cancelled else finished, None if cancelled else by, by if k % 3 == 0 else None,
+                     finished - 9 * DAY))
+            if len(rows.rows) >= 5000:
                 rows.flush()
         bar.update(hi - lo)
     rows.flush()

@@ -41,7 +41,8 @@ def ordered_uuid_hex(rng: np.random.Generator, *, prefix: int, start: int, count
     high = (np.uint64(prefix & 0xFFFF) << np.uint64(48)) | (seq << np.uint64(16)) | np.uint64(0x8000)
     high |= rng.integers(0, 1 << 12, size=count, dtype=np.uint64)
     low = rng.integers(0, 1 << 62, size=count, dtype=np.uint64) | np.uint64(1 << 63)
-    return [f"{h:016x}{lo:016x}" for h, lo in zip(high.tolist(), low.tolist(), strict=True)]
+    text = np.stack([high, low], axis=1).astype(">u8").tobytes().hex()
+    return [text[i:i + 32] for i in range(0, 32 * count, 32)]
 
 
 def id_prefix(org_code: int, label: str) -> int:

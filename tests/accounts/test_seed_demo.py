@@ -215,3 +215,45 @@ def test_logins_are_printed_in_a_box(seeded):
                   "admin@northwind.example", "viewer@northwind.example"):
         assert email in seeded
     assert DEMO_PASSWORD in seeded and "+====" in seeded
+
+
+def test_bulk_writer_rows_read_back_like_orm_rows(world):
+    import datetime as dt
+
+    import numpy as np
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.demo_bulk import RawJSON, TenantBulkWriter
+    from tests.factories import AccountFactory
+
+    account = AccountFactory(organization=world.org)
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(days=3)
+    epochs = np.array([when.timestamp(), when.timestamp() - 3600]).astype("int64")
+    with tenant_context(world.org), transaction.atomic(), TenantBulkWriter() as writer:
+        writer.insert(Touchpoint, {
+            "id": ["0" * 31 + "1", "0" * 31 + "2"], "account": [account.pk.hex, account.pk.hex],
+            "kind": ["call", "note"],
+            "occurred_at": epochs.astype("datetime64[s]"),
+            "author": [world.csm.pk, None], "summary": ["Tab\tand\nnewline \\ kept", "Plain"],
+            "attendees": [RawJSON('["Ann Lee"]'), ["Bo", "Cy"]],
+        })
+    with tenant_context(world.org):
+        rows = {t.summary: t for t in Touchpoint.objects.all()}
+        assert Touchpoint.objects.filter(occurred_at__gte=when, occurred_at__lte=when).count() == 1
+    first = rows["Tab\tand\nnewline \\ kept"]
+    assert first.organization_id == world.org.pk and first.occurred_at == when and first.author == world.csm
+    assert first.attendees == ["Ann Lee"] and rows["Plain"].attendees == ["Bo", "Cy"]
+    assert rows["Plain"].author is None and rows["Plain"].created_at is not None  # model default filled in
+
+
+def test_bulk_writer_refuses_unknown_fields_and_missing_required_ones(world):
+    from django.db import transaction
+
+    from accounts.demo_bulk import TenantBulkWriter
+
+    with tenant_context(world.org), transaction.atomic(), TenantBulkWriter() as writer:
+        with pytest.raises(ValueError, match="no fields"):
+            writer.insert(Contact, {"id": ["a" * 32], "account": ["b" * 32], "name": ["X"], "colour": ["red"]})
+        with pytest.raises(ValueError, match="account has no value"):
+            writer.insert(Contact, {"id": ["a" * 32], "name": ["X"]})
