@@ -12,4 +12,7 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "wake-snoozed-tasks": {"task": "playbooks.tasks.wake_snoozed_tasks_all_orgs", "schedule": crontab(minute=5)},
+    # Hourly although the work is daily: each org's "today" turns at its own local midnight, and the run is
+    # idempotent, so the hours after an org's midnight raise that day's checkpoints and the rest are no-ops.
+    "renewals-daily": {"task": "renewals.tasks.renewals_daily_all_orgs", "schedule": crontab(minute=15)},
 }

@@ -7,8 +7,9 @@ an exact ARR in cents (× 12), while an ARR such as 10,000.00 has no exact MRR i
 """
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -135,3 +136,150 @@ class ContractLine(TenantModel):
             errors.setdefault("account", []).append("Unknown account.")
         if errors:
             raise ValidationError(errors)
+
+
+class RenewalStage(models.TextChoices):
+    UPCOMING = "upcoming", "Upcoming"
+    ENGAGED = "engaged", "Engaged"
+    NEGOTIATING = "negotiating", "Negotiating"
+    CLOSED = "closed", "Closed"
+
+
+class ForecastCategory(models.TextChoices):
+    COMMIT = "commit", "Commit"
+    LIKELY = "likely", "Likely"
+    AT_RISK = "at_risk", "At risk"
+    LOST = "lost", "Lost"
+
+
+class RiskReason(models.TextChoices):
+    NONE = "", "None"
+    LOW_USAGE = "low_usage", "Low usage"
+    CHAMPION_LEFT = "champion_left", "Champion left"
+    BUDGET = "budget", "Budget"
+    COMPETITOR = "competitor", "Competitor"
+    PRODUCT_GAPS = "product_gaps", "Product gaps"
+    SUPPORT_ISSUES = "support_issues", "Support issues"
+    OTHER = "other", "Other"
+
+
+class RenewalOutcome(models.TextChoices):
+    RENEWED = "renewed", "Renewed"
+    UPSELL = "upsell", "Renewed with upsell"
+    DOWNSELL = "downsell", "Renewed with downsell"
+    CHURNED = "churned", "Churned"
+
+
+RENEWED_OUTCOMES = (RenewalOutcome.RENEWED, RenewalOutcome.UPSELL, RenewalOutcome.DOWNSELL)
+
+
+class Renewal(TenantModel):
+    """One contract end of an account: the ARR up for renewal on `renewal_date` and how it is going.
+
+    `renewal_date` is the contract end date (the ledger's exclusive end: the first day without service, so
+    the day the next term would start). `target_arr` is the ARR of the account's recurring lines ending that
+    day, kept current by `renewals_sync` while the renewal is open. `forecast_arr` is the CSM's call (empty
+    = no call made); `final_arr` the ARR renewed once closed (0 when churned). Closed renewals are history
+    and read-only. Forecast numbers over renewals are computed in renewals/forecast.py only.
+    """
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="renewals")
+    renewal_date = models.DateField(help_text="The contract end date (first day without service under it).")
+    target_arr = models.DecimalField(
+        "target ARR", max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))],
+        help_text="ARR up for renewal: the ARR of the account's recurring lines ending on the renewal date.",
+    )
+    forecast_arr = models.DecimalField(
+        "forecast ARR", max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))], help_text="The CSM's call; empty when no call is made.",
+    )
+    final_arr = models.DecimalField(
+        "final ARR", max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))], help_text="ARR renewed, set when closed (0 if churned).",
+    )
+    stage = models.CharField(max_length=16, choices=RenewalStage.choices, default=RenewalStage.UPCOMING)
+    forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices, null=True, blank=True)
+    probability = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)], help_text="Chance of renewal, 0–100 %.",
+    )
+    risk_reason = models.CharField(max_length=20, choices=RiskReason.choices, default="", blank=True)
+    notes = models.TextField(blank=True)
+    outcome = models.CharField(max_length=16, choices=RenewalOutcome.choices, null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["renewal_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account", "renewal_date"], name="renewal_unique_per_account_date",
+                violation_error_message="This account already has a renewal on this date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__isnull=True) | Q(probability__lte=100), name="renewal_probability_0_100",
+                violation_error_message="Probability is a percentage from 0 to 100.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "renewal_date"]),
+            models.Index(fields=["organization", "stage", "renewal_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Renewal of {self.account} on {self.renewal_date}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage != RenewalStage.CLOSED
+
+    @property
+    def owner(self):
+        return self.account.owner
+
+
+DEFAULT_CHECKPOINT_DAYS = (180, 120, 90, 30)
+
+
+class RenewalCheckpoint(TenantModel):
+    """A point before each renewal date (T-`days_before`) at which the owner gets a renewal task."""
+
+    days_before = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(730)])
+
+    class Meta:
+        ordering = ["-days_before"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "days_before"], name="renewal_checkpoint_unique_days_per_org",
+                violation_error_message="This checkpoint already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"T-{self.days_before}"
+
+
+class RenewalCheckpointHit(TenantModel):
+    """The durable record that checkpoint T-`days_before` of a renewal has been raised (with its task).
+
+    The checkpoint sweep inserts these first; the unique constraint decides which run raises the task, so
+    neither a second run, a concurrent run, nor completing or deleting the task brings it back."""
+
+    renewal = models.ForeignKey(Renewal, on_delete=models.CASCADE, related_name="checkpoint_hits")
+    days_before = models.PositiveIntegerField()
+    task = models.ForeignKey("playbooks.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-days_before"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "renewal", "days_before"], name="renewal_checkpoint_hit_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"T-{self.days_before} of {self.renewal_id}"
