@@ -13,6 +13,7 @@ org_ui = [
 org_api = [
     path("", include("accounts.api.urls")),
     path("", include("playbooks.api.urls")),
+    path("", include("renewals.api.urls")),
 ]
 
 urlpatterns = [

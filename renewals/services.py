@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Min, Sum
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Account, OwnerAssignment
@@ -490,11 +490,16 @@ def renewals_sync(*, as_of: dt.date, account_ids=None) -> RenewalSyncResult:
 
 
 def _account_renewal_dates_sync(*, as_of: dt.date, account_ids: list | None) -> int:
-    """Account.renewal_date := the earliest open renewal on or after `as_of`, for accounts with contract lines."""
-    accounts = Account.objects.filter(pk__in=ContractLine.objects.order_by().values("account_id"))
+    """Account.renewal_date := the earliest open renewal on or after `as_of`, for the given accounts, or else
+    for every account with contract lines or renewals (accounts with neither keep a date typed by hand)."""
     upcoming = Renewal.objects.filter(renewal_date__gte=as_of).exclude(stage=RenewalStage.CLOSED)
     if account_ids is not None:
-        accounts, upcoming = accounts.filter(pk__in=account_ids), upcoming.filter(account_id__in=account_ids)
+        accounts, upcoming = Account.objects.filter(pk__in=account_ids), upcoming.filter(account_id__in=account_ids)
+    else:
+        accounts = Account.objects.filter(
+            Q(pk__in=ContractLine.objects.order_by().values("account_id"))
+            | Q(pk__in=Renewal.objects.order_by().values("account_id"))
+        )
     next_date = dict(
         upcoming.order_by().values("account_id").annotate(next_date=Min("renewal_date")).values_list(
             "account_id", "next_date")

@@ -8,7 +8,9 @@ For each route under /o/<org_slug>/ and /api/v1/orgs/<org_slug>/ it proves that
   - a member of the organization can reach it (so the 404s above are not just bad test ids).
 A new route with a path parameter this walk doesn't know, or a UI view without `org_view`, fails here.
 """
+import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -17,6 +19,7 @@ from rest_framework.test import APIClient
 from accounts.models import ImportBatch
 from csops.tenancy.context import tenant_context
 from csops.tenancy.models import ApiToken, Membership
+from renewals.models import ContractLine, Renewal
 from tests.factories import AccountFactory, ContactFactory, TaskFactory, TouchpointFactory
 
 # Routes that are deliberately outside any organization (Django's admin is for staff superusers only).
@@ -74,13 +77,22 @@ class Objects:
             self.batch = ImportBatch.objects.create(file_name="x.csv", created_by=world.admin)
         self.membership = Membership.objects.get(organization=org, user=world.csm)
         self.token = ApiToken.objects.filter(organization=org).first()
+        with tenant_context(org):
+            self.contract_line = ContractLine.objects.create(
+                account=self.account, start_date=dt.date(2025, 1, 1), end_date=dt.date(2026, 1, 1),
+                arr=Decimal("1200.00"), currency=org.reporting_currency,
+            )
+            self.renewal = Renewal.objects.create(
+                account=self.account, renewal_date=dt.date(2026, 1, 1), target_arr=Decimal("1200.00")
+            )
 
     def kwargs_for(self, name: str, params: list[str], slug: str) -> dict:
         by_api_basename = {"account": self.account, "contact": self.contact, "touchpoint": self.touchpoint,
-                           "task": self.task}
+                           "task": self.task, "contract": self.contract_line, "renewal": self.renewal}
         values = {
             "org_slug": slug, "account_id": self.account.pk, "contact_id": self.contact.pk, "task_id": self.task.pk,
             "batch_id": self.batch.pk, "membership_id": self.membership.pk, "token_id": self.token.pk,
+            "renewal_id": self.renewal.pk,
         }
         kwargs = {}
         for param in params:
