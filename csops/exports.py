@@ -8,9 +8,11 @@ reading a formula) is run as a formula by Excel, LibreOffice and Google Sheets: 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import IO, Any
 
 from django.http import HttpResponse
@@ -56,4 +58,38 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     response["Content-Disposition"] = f'attachment; filename="{_safe_filename(filename)}"'
     response.write(UTF8_BOM)
     write_csv(response, header, rows)
+    return response
+
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """An XLSX cell: numbers (Decimal money included) and dates stay typed, so a spreadsheet can sum them; text
+    goes through `safe_cell`. openpyxl would store a string starting with `=` as a formula: never let it."""
+    value = safe_cell(value)
+    if isinstance(value, str | int | float | Decimal | dt.date | bool) or value is None:
+        return value
+    return str(value)
+
+
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "Export") -> bytes:
+    from openpyxl import Workbook  # imported here: only exports need it
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "Export")
+    sheet.append([_xlsx_cell(h) for h in header])
+    for row in rows:
+        sheet.append([_xlsx_cell(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def xlsx_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:
+    """A downloadable XLSX with formula-safe text cells and numeric money cells."""
+    name = re.sub(r"\.csv$", "", _safe_filename(filename))
+    name = name if name.lower().endswith(".xlsx") else f"{name}.xlsx"
+    response = HttpResponse(xlsx_bytes(header, rows, title=name.removesuffix(".xlsx")), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -7,6 +7,7 @@ from csops.tenancy import views as tenancy_views
 org_ui = [
     path("", include("accounts.urls")),
     path("tasks/", include("playbooks.urls")),
+    path("renewals/", include("renewals.urls")),
     path("settings/", include("csops.tenancy.urls")),
 ]
 

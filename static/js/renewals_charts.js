@@ -1,0 +1,83 @@
+// Charts of the revenue retention page (vendored Chart.js). Data comes from the json_script in the page body,
+// which htmx swaps when filters change: charts are (re)drawn on load and after every swap.
+(function () {
+  const charts = {};
+  const money = (value, currency) => {
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 }).format(value);
+    } catch (e) {
+      return Math.round(value).toLocaleString();
+    }
+  };
+
+  function axisMin(bars) {
+    const levels = bars.flat().filter((v) => v > 0);
+    if (!levels.length) return 0;
+    const low = Math.min(...levels) * 0.85;
+    const step = Math.pow(10, Math.floor(Math.log10(low)));
+    return Math.floor(low / step) * step;
+  }
+
+  function draw(id, config) {
+    const canvas = document.getElementById(id);
+    if (!canvas) return;
+    if (charts[id] && charts[id].canvas === canvas) return; // already drawn on this canvas
+    if (charts[id]) charts[id].destroy();
+    charts[id] = new window.Chart(canvas, config);
+  }
+
+  function render() {
+    const node = document.getElementById("retention-chart-data");
+    if (!node || !window.Chart) return;
+    const data = JSON.parse(node.textContent);
+    const cur = data.currency;
+    draw("trend-chart", {
+      type: "line",
+      data: {
+        labels: data.trend.labels,
+        datasets: [
+          { label: "NRR", data: data.trend.nrr, borderColor: "#2f6fed", backgroundColor: "#2f6fed", tension: 0.25, spanGaps: true },
+          { label: "GRR", data: data.trend.grr, borderColor: "#1f9d57", backgroundColor: "#1f9d57", tension: 0.25, spanGaps: true },
+        ],
+      },
+      options: {
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          y: { ticks: { callback: (v) => v + "%" } },
+          x: { ticks: { maxRotation: 0, autoSkipPadding: 8 } },
+        },
+        plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y == null ? "—" : c.parsed.y.toFixed(1) + "%"}` } } },
+      },
+    });
+    // Floating bars: totals from 0, movements from the running total.
+    let running = 0;
+    const bars = data.waterfall.map((step) => {
+      if (step.kind === "total") { running = step.value; return [0, step.value]; }
+      const from = running; running += step.value; return [from, running];
+    });
+    const colours = data.waterfall.map((s) => (s.kind === "total" ? "#6b7385" : s.kind === "up" ? "#1f9d57" : "#d43d3d"));
+    draw("waterfall-chart", {
+      type: "bar",
+      data: { labels: data.waterfall.map((s) => s.label), datasets: [{ label: "ARR", data: bars, backgroundColor: colours, borderRadius: 3 }] },
+      options: {
+        maintainAspectRatio: false,
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: { label: (c) => money(data.waterfall[c.dataIndex].value, cur) } },
+        },
+        // Start the axis near the smallest level so movements are visible next to totals of millions.
+        scales: { y: { min: axisMin(bars), ticks: { callback: (v) => money(v, cur) } } },
+      },
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", render);
+  document.addEventListener("htmx:afterSettle", render);
+  // A drill-down opened from a number scrolls into view.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target && event.detail.target.id === "drill-panel" && event.detail.target.innerHTML.trim()) {
+      event.detail.target.scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+  });
+})();

@@ -1,0 +1,172 @@
+"""Renewals pages: revenue retention (numbers by hand on a two-account tenant, drill-downs, filters, query
+budgets), the pipeline and the forecast board."""
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Tier
+from csops.tenancy.context import tenant_context
+from renewals.models import ContractLine
+from renewals.periods import add_months
+from tests.factories import AccountFactory
+
+
+def add_line(org, account, start, end, arr):
+    with tenant_context(org):
+        return ContractLine.objects.create(organization=org, account=account, start_date=start, end_date=end,
+                                           arr=Decimal(arr), currency=org.reporting_currency)
+
+
+@pytest.fixture
+def today(world):
+    return world.org.today()
+
+
+@pytest.fixture
+def two_accounts(world, today):
+    """Over the trailing 12 months: Upsell Co expands 100 → 150 (a second line), Gone Inc churns 100 → 0."""
+    long_ago = add_months(today, -24)
+    upsell = AccountFactory(organization=world.org, name="Upsell Co", owner=world.csm, tier=Tier.ENTERPRISE,
+                            region="EMEA")
+    gone = AccountFactory(organization=world.org, name="Gone Inc", owner=world.csm2, tier=Tier.SMB, region="NA")
+    add_line(world.org, upsell, long_ago, None, "100.00")
+    add_line(world.org, upsell, add_months(today, -6), None, "50.00")
+    add_line(world.org, gone, long_ago, add_months(today, -3), "100.00")
+    return upsell, gone
+
+
+def retention_url(world, **params):
+    from urllib.parse import urlencode
+    url = reverse("renewals:retention", args=[world.org.slug])
+    return url + ("?" + urlencode(params) if params else "")
+
+
+@pytest.mark.parametrize("role", ["leader", "manager", "csm", "viewer"])
+def test_retention_page_shows_hand_checked_grr_nrr_and_logo_churn(role, world, two_accounts, login):
+    response = login(getattr(world, role)).get(retention_url(world))
+    assert response.status_code == 200
+    page = response.context["page"]
+    # GRR = (min(150, 100) + min(0, 100)) / 200 = 50 %; NRR = (150 + 0) / 200 = 75 %; 1 of 2 logos churned.
+    assert page.current.grr == Decimal("0.5") and page.current.nrr == Decimal("0.75")
+    assert page.current.logo_churn_rate == Decimal("0.5") and page.current.logo_retention == Decimal("0.5")
+    html = response.content.decode()
+    assert "50.0%" in html and "75.0%" in html
+    # The waterfall of the period: start 200 + 50 expansion − 100 churn = end 150.
+    w = page.waterfall
+    assert (w.start_arr, w.expansion, w.churn, w.end_arr) == (Decimal("200.00"), Decimal("50.00"),
+                                                               Decimal("100.00"), Decimal("150.00"))
+
+
+def drill(client, world, **params):
+    from urllib.parse import urlencode
+    url = reverse("renewals:retention_drilldown", args=[world.org.slug]) + "?" + urlencode(params)
+    return client.get(url, HTTP_HX_REQUEST="true")
+
+
+def test_churn_drilldown_lists_the_churned_account_with_its_r0_and_r1(world, two_accounts, login, today):
+    client = login(world.leader)
+    page = client.get(retention_url(world)).context["page"]
+    response = drill(client, world, kind="churn", period_start=page.period.start, period_end=page.period.end)
+    assert response.status_code == 200
+    assert [r.account.name for r in response.context["rows"]] == ["Gone Inc"]
+    row = response.context["rows"][0]
+    assert (row.r0, row.r1) == (Decimal("100.00"), Decimal("0.00"))
+    assert "Upsell Co" not in response.content.decode()
+    assert "<html" not in response.content.decode()  # an htmx fragment for the panel
+
+
+def test_cohort_drilldown_lists_both_accounts_and_expansion_only_the_upsell(world, two_accounts, login):
+    client = login(world.csm)
+    page = client.get(retention_url(world)).context["page"]
+    bounds = {"period_start": page.period.start, "period_end": page.period.end}
+    cohort = drill(client, world, kind="cohort", **bounds).context["rows"]
+    assert {r.account.name for r in cohort} == {"Upsell Co", "Gone Inc"}
+    expansion = drill(client, world, kind="expansion", **bounds).context["rows"]
+    assert [(r.account.name, r.r0, r.r1) for r in expansion] == [("Upsell Co", Decimal("100.00"), Decimal("150.00"))]
+
+
+def test_drilldown_without_htmx_is_a_full_page(world, two_accounts, login):
+    url = reverse("renewals:retention_drilldown", args=[world.org.slug]) + "?kind=churn"
+    response = login(world.leader).get(url)
+    assert response.status_code == 200 and b"<html" in response.content and b"Gone Inc" in response.content
+
+
+def test_unknown_drilldown_kind_is_404(world, login):
+    url = reverse("renewals:retention_drilldown", args=[world.org.slug]) + "?kind=everything"
+    assert login(world.leader).get(url).status_code == 404
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({"tier": Tier.ENTERPRISE}, (Decimal("1"), Decimal("1.5"))),  # only Upsell Co: 100 → 150
+    ({"region": "NA"}, (Decimal("0"), Decimal("0"))),  # only Gone Inc: 100 → 0
+])
+def test_segment_filters_narrow_the_cohort(params, expected, world, two_accounts, login):
+    page = login(world.leader).get(retention_url(world, **params)).context["page"]
+    assert (page.current.grr, page.current.nrr) == expected
+    assert page.current.cohort_size == 1
+
+
+def test_owner_filter_narrows_to_one_csms_book(world, two_accounts, login):
+    page = login(world.leader).get(retention_url(world, owner=world.csm2.pk)).context["page"]
+    assert page.current.cohort_size == 1 and page.current.logo_churn_rate == Decimal("1")
+
+
+def test_htmx_filter_refresh_returns_the_page_with_the_new_numbers(world, two_accounts, login):
+    response = login(world.leader).get(retention_url(world, tier=Tier.ENTERPRISE), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'id="retention-body"' in response.content.decode()
+    assert response.context["page"].current.nrr == Decimal("1.5")
+
+
+def test_last_fiscal_quarter_preset_uses_the_orgs_fiscal_year(world, login, today):
+    world.org.fiscal_year_start_month = 2
+    world.org.save()
+    period = login(world.leader).get(retention_url(world, preset="last_quarter")).context["period"]
+    # Fiscal quarters start in Feb, May, Aug, Nov; the last complete one ends on the current one's first day.
+    assert period.start.month in (2, 5, 8, 11) and period.start.day == 1
+    assert period.end <= today and (period.end - period.start).days in range(89, 93)
+    assert period.label.startswith("FY")
+
+
+def test_custom_period_compares_with_the_previous_equal_period(world, two_accounts, login, today):
+    start = add_months(today, -3)
+    response = login(world.leader).get(retention_url(world, start=start, end=today - dt.timedelta(days=1)))
+    page = response.context["page"]
+    assert (page.period.start, page.period.end) == (start, today)
+    assert page.previous_period == (add_months(start, -3), start)
+    # Gone Inc's contract ended exactly 3 months ago, on the start day: it is not in this period's cohort; Upsell
+    # Co expanded 6 months ago, so it is flat at 150 over these 3 months.
+    assert page.current.cohort_size == 1 and page.current.nrr == Decimal("1")
+    assert page.current.r0_total == Decimal("150.00")
+
+
+def test_cohort_table_starts_at_100_percent_and_tracks_the_cohort(world, login, today):
+    from renewals.periods import quarter_bounds
+    start_q = quarter_bounds(add_months(quarter_bounds(today, 1).start, -6), 1)  # two quarters ago
+    account = AccountFactory(organization=world.org, name="Cohort Co")
+    add_line(world.org, account, start_q.start, None, "100.00")
+    add_line(world.org, account, start_q.end, None, "100.00")  # doubles the day its start quarter ends
+    page = login(world.leader).get(retention_url(world)).context["page"]
+    row = next(c for c in page.cohorts if c.quarter.start == start_q.start)
+    # At the end of the start quarter it already has 200 (both lines run that day): Q+0 = 100 %, Q+1 = 100 %.
+    assert row.accounts == 1 and row.start_arr == Decimal("200.00")
+    assert [c.rate for c in row.cells] == [Decimal("1"), Decimal("1")]
+
+
+def _tenant_with(world, n):
+    today = world.org.today()
+    for i in range(n):
+        account = AccountFactory(organization=world.org, owner=world.csm, tier=Tier.SMB)
+        add_line(world.org, account, add_months(today, -20), None if i % 3 else add_months(today, -2), "1000.00")
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_retention_page_and_drilldown_run_a_constant_number_of_queries(n, world, login,
+                                                                       django_assert_max_num_queries):
+    _tenant_with(world, n)
+    client = login(world.leader)
+    with django_assert_max_num_queries(12):
+        assert client.get(retention_url(world, tier=Tier.SMB, owner=world.csm.pk)).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert drill(client, world, kind="churn").status_code == 200
