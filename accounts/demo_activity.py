@@ -257,7 +257,7 @@ def _active_tasks(ctx: DemoContext, account: tuple, u: list, pick: list, fill: d
     if tier != TT and (last < 0 or last > 45):
         quiet = "No touch yet" if last < 0 else f"No touch in {last} days"
         out.append(("activity", "activity:no_touch_45d", f"{quiet} — check in with {fill['first']}", 2, "rule",
-                    3 - pick[2] % 10))
+                    7 - pick[2] % 10))
     if u[2] < risk_p:
         type_, reason, title, priority = words.RISK_TASKS[pick[0] % len(words.RISK_TASKS)]
         out.append((type_, reason, title.format(**fill), priority, "rule", _spread_due(u[1])))

@@ -105,7 +105,8 @@ class TenantBulkWriter:
     - a role allowed to set `session_replication_role` (superusers, or granted) skips the per-row
       foreign-key triggers, which cost more than the COPY itself, and every foreign key of the written
       rows is then validated set-wise (one anti-join per key, as `ALTER TABLE … VALIDATE` does)
-      before the transaction can commit.
+      before the transaction can commit;
+    - the written tables are ANALYZEd at the end, so the planner knows their new size.
     On SQLite batches are `executemany` calls on the calling thread (sqlite3 releases the GIL per row,
     so a writer thread would mostly wait for it).
     """
@@ -146,6 +147,8 @@ class TenantBulkWriter:
                 raise self._error
             if self.fk_triggers_skipped:
                 self._postgres_finish()
+            if self.vendor == "postgresql":
+                self._postgres_analyze()
         return False
 
     def wait(self) -> None:
@@ -303,6 +306,16 @@ class TenantBulkWriter:
                     orphans = cursor.fetchone()[0]
                     if orphans:
                         raise IntegrityError(f"{orphans} {label} rows point at a missing {parent} ({field.name})")
+
+    def _postgres_analyze(self) -> None:
+        """Refresh the planner's statistics of the tables written: after a bulk load they describe the
+        empty tables (autovacuum catches up only later, or never where it is off), and pages then get
+        plans that scan the whole tenant. A role that does not own a table gets a warning, not an error."""
+        quote = self.connection.ops.quote_name
+        tables = ", ".join(quote(apps.get_model(label)._meta.db_table) for label in self.counts)
+        if tables:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {tables}")
 
     def _postgres_job(self, model, fields, encoded):
         quote = self.connection.ops.quote_name
