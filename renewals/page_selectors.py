@@ -13,12 +13,14 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from accounts.models import Account
 from csops.tenancy.models import Membership, Organization, Team
 
 from . import ledger
+from .forecast import NO_CATEGORY, renewals_in_period
+from .models import Renewal, RenewalStage
 from .periods import Period, add_months, fiscal_year_bounds, quarter_bounds, trailing_twelve_months
 from .selectors import lines_frame, segment_account_ids
 
@@ -311,3 +313,71 @@ def drill_rows(moves: pd.DataFrame) -> list[DrillRow]:
         DrillRow(accounts.get(account_id), account_id, ledger.cents_to_decimal(r0), ledger.cents_to_decimal(r1))
         for account_id, r0, r1 in zip(moves["account_id"], moves["r0_cents"], moves["r1_cents"], strict=True)
     ]
+
+
+# ---------------------------------------------------------------- renewals pipeline
+
+PIPELINE_WINDOWS = {"30": 30, "90": 90, "180": 180}
+PIPELINE_SORTS = {
+    "date": ("renewal_date", "account__name"),
+    "account": ("account__name", "renewal_date"),
+    "target": ("target_arr", "renewal_date"),
+    "forecast": ("forecast_arr", "renewal_date"),
+    "probability": ("probability", "renewal_date"),
+    "owner": ("account__owner__full_name", "renewal_date"),
+}
+STATUSES = {"open": "Open", "closed": "Closed", "all": "Open and closed"}
+
+
+def pipeline_period(*, window: str, quarter_start: dt.date | None, today: dt.date,
+                    fiscal_start_month: int) -> Period:
+    """The renewals a pipeline tab covers: the next 30/90/180 days (today included), or a fiscal quarter."""
+    if quarter_start is not None:
+        return quarter_bounds(quarter_start, fiscal_start_month)
+    days = PIPELINE_WINDOWS.get(window, 90)
+    return Period(today, today + dt.timedelta(days=days + 1), f"Next {days} days")
+
+
+def pipeline_renewals(*, period: Period, segment: Segment, category: str = "", status: str = "open",
+                      sort: str = "date", descending: bool = False) -> QuerySet:
+    """The renewals of a pipeline page with their accounts and owners (one query per page of rows)."""
+    qs = renewals_in_period(start=period.start, end_exclusive=period.end, account_filter=segment.account_ids())
+    if status == "open":
+        qs = qs.exclude(stage=RenewalStage.CLOSED)
+    elif status == "closed":
+        qs = qs.filter(stage=RenewalStage.CLOSED)
+    if category == NO_CATEGORY:
+        qs = qs.filter(forecast_category__isnull=True)
+    elif category:
+        qs = qs.filter(forecast_category=category)
+    fields = PIPELINE_SORTS.get(sort, PIPELINE_SORTS["date"])
+    first = F(fields[0]).desc(nulls_last=True) if descending else F(fields[0]).asc(nulls_last=True)
+    return qs.select_related("account__owner", "closed_by").order_by(first, *fields[1:], "id")
+
+
+@dataclass(frozen=True)
+class PipelineTotals:
+    count: int
+    target: Decimal
+    forecast: Decimal
+    note: str = ""
+
+
+def pipeline_totals(summary, *, category: str, status: str) -> PipelineTotals:
+    """The totals line of a pipeline page, read off the forecast of the same period and segment
+    (renewals/forecast.py computes every amount; this only picks the matching figures)."""
+    if category:
+        bucket = next((b for b in summary.by_category if b.key == category), None)
+        if bucket is None:
+            return PipelineTotals(0, Decimal("0.00"), Decimal("0.00"))
+        note = "" if status == "open" else "Category totals cover open renewals only."
+        return PipelineTotals(bucket.count, bucket.target_arr, bucket.expected_arr, note)
+    if status == "closed":
+        return PipelineTotals(summary.closed_count, summary.closed_target, summary.closed_final)
+    if status == "all":
+        return PipelineTotals(summary.renewals_count, summary.renewals_due, summary.forecast)
+    return PipelineTotals(summary.open_count, summary.open_target, summary.open_expected)
+
+
+def renewal_get(*, renewal_id) -> Renewal | None:
+    return Renewal.objects.select_related("account__owner", "closed_by").filter(pk=renewal_id).first()

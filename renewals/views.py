@@ -5,16 +5,32 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from accounts.selectors import account_regions
 from csops.exports import csv_response, xlsx_response
 from csops.tenancy.access import org_view
 from csops.tenancy.selectors import organization_csms
+from csops.tenancy.services import Actor
 
 from . import ledger
-from .forms import EXPORT_FORMATS, DrilldownForm, RetentionFilterForm
+from .forecast import forecast_for_period
+from .forms import (
+    EXPORT_FORMATS,
+    DrilldownForm,
+    ForecastBoardFilterForm,
+    PipelineFilterForm,
+    RenewalCloseForm,
+    RenewalForecastForm,
+    RetentionFilterForm,
+)
+from .models import ForecastCategory, RenewalOutcome, RenewalStage, RiskReason
 from .page_selectors import (
     DRILL_KINDS,
     PRESETS,
@@ -23,11 +39,19 @@ from .page_selectors import (
     choose_period,
     drill_rows,
     drilldown_moves,
+    pipeline_period,
+    pipeline_renewals,
+    pipeline_totals,
+    renewal_get,
     retention_page,
+    team_choices,
+    team_user_ids,
 )
-from .periods import quarter_bounds
+from .periods import add_months, quarter_bounds
+from .services import renewal_close, renewal_update_forecast
 
 DRILL_PAGE_SIZE = 25
+PAGE_SIZE = 25
 
 
 # ---------------------------------------------------------------- shared
@@ -189,3 +213,184 @@ def retention_drilldown(request, org_slug):
     if request.htmx:
         return render(request, "renewals/partials/_drilldown.html", context)
     return render(request, "renewals/drilldown.html", context)
+
+
+# ---------------------------------------------------------------- pipeline
+
+
+def _segment_with_team(request, data) -> Segment:
+    """Tier/region/CSM filters plus a team (its members' books); a CSM outside the team matches nothing."""
+    segment = _segment_from(data, organization=request.organization)
+    if not data.get("team"):
+        return segment
+    team_ids = team_user_ids(organization=request.organization, team_id=data["team"])
+    owner_ids = team_ids if segment.owner_ids is None else [i for i in segment.owner_ids if i in team_ids]
+    return Segment(owner_ids=owner_ids, tiers=segment.tiers, region=segment.region)
+
+
+def _pipeline_form(request, form_class):
+    owners = list(organization_csms(organization=request.organization))
+    form = form_class(request.GET or None, owners=owners, regions=account_regions(), teams=team_choices())
+    data = form.cleaned_data if form.is_valid() else {}
+    return form, data, owners
+
+
+@org_view()
+def pipeline(request, org_slug):
+    org = request.organization
+    today = org.today()
+    form, data, owners = _pipeline_form(request, PipelineFilterForm)
+    window = data.get("window") or "90"
+    period = pipeline_period(window=window, quarter_start=data.get("quarter"), today=today,
+                             fiscal_start_month=org.fiscal_year_start_month)
+    segment = _segment_with_team(request, data)
+    category, status = data.get("category") or "", data.get("status") or "open"
+    sort, desc = data.get("sort") or "date", bool(data.get("desc"))
+    qs = pipeline_renewals(period=period, segment=segment, category=category, status=status, sort=sort,
+                           descending=desc)
+    if wants_export(request):
+        return _pipeline_export(request, qs, period, today)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    summary = forecast_for_period(start=period.start, end_exclusive=period.end, account_filter=segment.account_ids())
+    this_quarter = quarter_bounds(today, org.fiscal_year_start_month)
+    next_quarter = quarter_bounds(this_quarter.end, org.fiscal_year_start_month)
+    context = {
+        "form": form, "page": page, "period": period, "today": today, "window": window,
+        "last_day": period.end - dt.timedelta(days=1),
+        "quarter": data.get("quarter"), "totals": pipeline_totals(summary, category=category, status=status),
+        "sort": sort, "desc": desc, "status": status, "this_quarter": this_quarter, "next_quarter": next_quarter,
+        "prev_quarter": quarter_bounds(add_months(period.start, -3), org.fiscal_year_start_month)
+        if data.get("quarter") else None,
+        "following_quarter": quarter_bounds(period.end, org.fiscal_year_start_month) if data.get("quarter") else None,
+        "filters_active": _filters_active(request), "table_url": request.path,
+        **_row_choices(),
+    }
+    if request.htmx and request.htmx.target == "pipeline-table":
+        return render(request, "renewals/partials/_pipeline_table.html", context)
+    return render(request, "renewals/pipeline.html", context)
+
+
+def _row_choices() -> dict:
+    return {
+        "categories": ForecastCategory.choices, "risk_reasons": RiskReason.choices,
+        "stages": [(k, v) for k, v in RenewalStage.choices if k != RenewalStage.CLOSED],
+        "outcomes": RenewalOutcome.choices,
+    }
+
+
+def _pipeline_export(request, qs, period, today):
+    header = ["Account", "External id", "Tier", "Owner", "Renewal date", "Days left", "Target ARR", "Forecast ARR",
+              "Category", "Probability %", "Risk reason", "Stage", "Outcome", "Final ARR", "Notes"]
+    rows = (
+        [r.account.name, r.account.external_id, r.account.get_tier_display(),
+         r.account.owner.display_name if r.account.owner else "", r.renewal_date, (r.renewal_date - today).days,
+         r.target_arr, r.forecast_arr, r.get_forecast_category_display() if r.forecast_category else "",
+         r.probability, r.get_risk_reason_display() if r.risk_reason else "", r.get_stage_display(),
+         r.get_outcome_display() if r.outcome else "", r.final_arr, r.notes]
+        for r in qs.iterator(chunk_size=2000)
+    )
+    return export_response(request, f"renewals-{period.start}-{period.end}", header, rows)
+
+
+def _renewal_or_404(renewal_id):
+    renewal = renewal_get(renewal_id=renewal_id)
+    if renewal is None:
+        raise Http404("No such renewal")
+    return renewal
+
+
+def _row_response(request, renewal, *, error: str = "", flash: str = "", form=None, close_form=None):
+    """A row action's answer: the re-rendered row for htmx, else back to the pipeline with a message."""
+    if request.htmx:
+        return render(request, "renewals/partials/_pipeline_row.html", {
+            "r": renewal, "today": request.organization.today(), "error": error, "flash": flash, "saved": not error,
+            "row_form": form, "close_form": close_form, **_row_choices(),
+        })
+    if error:
+        messages.error(request, error)
+    elif flash:
+        messages.success(request, flash)
+    referer = request.META.get("HTTP_REFERER", "")
+    if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        return redirect(referer)
+    return redirect("renewals:pipeline", org_slug=request.organization.slug)
+
+
+def _errors_text(errors) -> str:
+    if hasattr(errors, "message_dict"):
+        return " ".join(f"{'' if k == '__all__' else k.replace('_', ' ').capitalize() + ': '}{' '.join(v)}"
+                        for k, v in errors.message_dict.items())
+    if hasattr(errors, "messages"):
+        return " ".join(errors.messages)
+    return " ".join(f"{'' if k == '__all__' else k.replace('_', ' ').capitalize() + ': '}{' '.join(v)}"
+                    for k, v in errors.items())
+
+
+@org_view()
+@require_POST
+def forecast_edit(request, org_slug, renewal_id):
+    renewal = _renewal_or_404(renewal_id)
+    form = RenewalForecastForm(request.POST)
+    if not form.is_valid():
+        return _row_response(request, renewal, error=_errors_text(form.errors), form=form)
+    try:
+        renewal = renewal_update_forecast(renewal=renewal, actor=Actor.from_request(request),
+                                          **form.changes(request.POST))
+    except ValidationError as exc:
+        return _row_response(request, _renewal_or_404(renewal_id), error=_errors_text(exc))
+    return _row_response(request, _renewal_or_404(renewal.pk), flash="Saved.")
+
+
+@org_view()
+@require_POST
+def renewal_close_view(request, org_slug, renewal_id):
+    renewal = _renewal_or_404(renewal_id)
+    form = RenewalCloseForm(request.POST)
+    if not form.is_valid():
+        return _row_response(request, renewal, error=_errors_text(form.errors), close_form=form)
+    try:
+        renewal = renewal_close(renewal=renewal, actor=Actor.from_request(request), **form.cleaned_data)
+    except ValidationError as exc:
+        return _row_response(request, _renewal_or_404(renewal_id), error=_errors_text(exc))
+    return _row_response(request, _renewal_or_404(renewal.pk),
+                         flash=f"Closed: {renewal.get_outcome_display().lower()}.")
+
+
+# ---------------------------------------------------------------- forecast board
+
+
+@org_view()
+def forecast_board(request, org_slug):
+    org = request.organization
+    today = org.today()
+    form, data, owners = _pipeline_form(request, ForecastBoardFilterForm)
+    quarter = quarter_bounds(data.get("quarter") or today, org.fiscal_year_start_month)
+    segment = _segment_with_team(request, data)
+    summary = forecast_for_period(start=quarter.start, end_exclusive=quarter.end, account_filter=segment.account_ids())
+    if wants_export(request):
+        table = request.GET.get("table", "category")
+        buckets = summary.by_risk_reason if table == "risk" else summary.by_category
+        header = ["Risk reason" if table == "risk" else "Forecast category", "Open renewals", "Target ARR",
+                  "Expected ARR"]
+        return export_response(request, f"forecast-{quarter.label}-by-{table}",
+                               header, [[b.label, b.count, b.target_arr, b.expected_arr] for b in buckets])
+    chart = {
+        "currency": org.reporting_currency,
+        "category": {"labels": [b.label for b in summary.by_category],
+                     "target": [float(b.target_arr) for b in summary.by_category],
+                     "expected": [float(b.expected_arr) for b in summary.by_category]},
+        # The chart shows the named reasons; "no risk reason" (most renewals) stays in the table only.
+        "risk": {"labels": [b.label for b in summary.by_risk_reason if b.key],
+                 "target": [float(b.target_arr) for b in summary.by_risk_reason if b.key]},
+    }
+    max_category = max((b.target_arr for b in summary.by_category), default=0) or 1
+    max_risk = max((b.target_arr for b in summary.by_risk_reason), default=0) or 1
+    return render(request, "renewals/forecast.html", {
+        "form": form, "summary": summary, "quarter": quarter, "today": today, "chart": chart,
+        "last_day": quarter.end - dt.timedelta(days=1),
+        "prev_quarter": quarter_bounds(add_months(quarter.start, -3), org.fiscal_year_start_month),
+        "next_quarter": quarter_bounds(quarter.end, org.fiscal_year_start_month),
+        "is_current": quarter.start <= today < quarter.end, "filters_active": _filters_active(request),
+        "category_rows": [(b, b.target_arr * 100 / max_category) for b in summary.by_category],
+        "risk_rows": [(b, b.target_arr * 100 / max_risk) for b in summary.by_risk_reason],
+    })

@@ -69,3 +69,21 @@ def export_url(context, fmt, table=""):
     if table:
         params["table"] = table
     return request.path + "?" + params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, key, label, numeric=False, target="#pipeline-table"):
+    """A sortable table header for the renewals tables (toggles direction, keeps the other filters)."""
+    request = context["request"]
+    params = request.GET.copy()
+    current, desc = context.get("sort", "date"), context.get("desc", False)
+    params["sort"] = key
+    params.pop("page", None)
+    if (not desc if current == key else numeric):
+        params["desc"] = "1"
+    else:
+        params.pop("desc", None)
+    arrow = (" ▼" if desc else " ▲") if current == key else ""
+    url = request.path + "?" + params.urlencode()
+    return format_html('<a href="{}" class="{}" hx-get="{}" hx-target="{}" hx-push-url="true">{}{}</a>',
+                       url, "sorted" if current == key else "", url, target, label, arrow)

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from accounts.models import Tier
 from csops.tenancy.context import tenant_context
-from renewals.models import ContractLine
+from csops.tenancy.models import Team
+from renewals.models import ContractLine, ForecastCategory, Renewal, RenewalOutcome, RenewalStage, RiskReason
 from renewals.periods import add_months
 from tests.factories import AccountFactory
 
@@ -170,3 +171,184 @@ def test_retention_page_and_drilldown_run_a_constant_number_of_queries(n, world,
         assert client.get(retention_url(world, tier=Tier.SMB, owner=world.csm.pk)).status_code == 200
     with django_assert_max_num_queries(12):
         assert drill(client, world, kind="churn").status_code == 200
+
+
+# ---------------------------------------------------------------- pipeline and forecast board
+
+
+
+def add_renewal(world, account, day, target, **fields):
+    with tenant_context(world.org):
+        return Renewal.objects.create(organization=world.org, account=account, renewal_date=day,
+                                      target_arr=Decimal(target), **fields)
+
+
+@pytest.fixture
+def pipeline(world, today):
+    """Three renewals: in 10 days (commit, CSM's own), in 60 days (at risk, csm2), in 150 days (no call)."""
+    a = AccountFactory(organization=world.org, name="Alpha Soon", owner=world.csm, tier=Tier.ENTERPRISE)
+    b = AccountFactory(organization=world.org, name="Beta Risky", owner=world.csm2, tier=Tier.SMB)
+    c = AccountFactory(organization=world.org, name="Gamma Later", owner=world.csm, tier=Tier.SMB)
+    return {
+        "soon": add_renewal(world, a, today + dt.timedelta(days=10), "1000.00", forecast_arr=Decimal("900.00"),
+                            forecast_category=ForecastCategory.COMMIT),
+        "risky": add_renewal(world, b, today + dt.timedelta(days=60), "2000.00",
+                             forecast_category=ForecastCategory.AT_RISK, risk_reason=RiskReason.BUDGET),
+        "later": add_renewal(world, c, today + dt.timedelta(days=150), "4000.00"),
+    }
+
+
+def pipeline_url(world, **params):
+    from urllib.parse import urlencode
+    return reverse("renewals:pipeline", args=[world.org.slug]) + ("?" + urlencode(params) if params else "")
+
+
+@pytest.mark.parametrize("role", ["leader", "manager", "csm"])
+@pytest.mark.parametrize("window,names,target,forecast", [
+    ("30", ["Alpha Soon"], Decimal("1000.00"), Decimal("900.00")),
+    # 900 (the call) + 2000 × 40 % (at risk, no call) = 1700
+    ("90", ["Alpha Soon", "Beta Risky"], Decimal("3000.00"), Decimal("1700.00")),
+    # + 4000 × 75 % (not called) = 4700
+    ("180", ["Alpha Soon", "Beta Risky", "Gamma Later"], Decimal("7000.00"), Decimal("4700.00")),
+])
+def test_pipeline_windows_list_the_renewals_with_totals(role, window, names, target, forecast, world, pipeline, login):
+    response = login(getattr(world, role)).get(pipeline_url(world, window=window))
+    assert response.status_code == 200
+    assert [r.account.name for r in response.context["page"].object_list] == names
+    totals = response.context["totals"]
+    assert (totals.count, totals.target, totals.forecast) == (len(names), target, forecast)
+
+
+def test_pipeline_filters_by_category_owner_tier_and_team(world, pipeline, login):
+    client = login(world.leader)
+
+    def names(**params):
+        return [r.account.name for r in client.get(pipeline_url(world, window="180", **params)).context["page"]]
+
+    assert names(category=ForecastCategory.AT_RISK) == ["Beta Risky"]
+    assert names(category="none") == ["Gamma Later"]
+    assert names(owner=world.csm.pk) == ["Alpha Soon", "Gamma Later"]
+    assert names(tier=Tier.SMB) == ["Beta Risky", "Gamma Later"]
+    with tenant_context(world.org):
+        team_id = Team.objects.get().pk  # the world's team holds csm and manager, not csm2
+    assert names(team=team_id) == ["Alpha Soon", "Gamma Later"]
+
+
+def test_pipeline_by_fiscal_quarter_and_sorting(world, pipeline, login, today):
+    from renewals.periods import quarter_bounds
+    client = login(world.leader)
+    quarter = quarter_bounds(today + dt.timedelta(days=150), world.org.fiscal_year_start_month)
+    response = client.get(pipeline_url(world, quarter=quarter.start))
+    assert "Gamma Later" in [r.account.name for r in response.context["page"]]
+    by_target = client.get(pipeline_url(world, window="180", sort="target", desc="1")).context["page"]
+    assert [r.account.name for r in by_target] == ["Gamma Later", "Beta Risky", "Alpha Soon"]
+
+
+def test_pipeline_empty_state(world, login):
+    response = login(world.leader).get(pipeline_url(world))
+    assert response.status_code == 200 and b"No renewals in this window" in response.content
+
+
+def test_forecast_edit_in_place_updates_and_rerenders_the_row(world, pipeline, login):
+    renewal = pipeline["later"]
+    url = reverse("renewals:forecast_edit", args=[world.org.slug, renewal.pk])
+    response = login(world.csm).post(url, {
+        "forecast_arr": "3500.00", "forecast_category": ForecastCategory.LIKELY, "probability": "80",
+        "risk_reason": RiskReason.COMPETITOR, "stage": RenewalStage.ENGAGED,
+    }, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.strip().startswith("<tr") and f'id="renewal-{renewal.pk}"' in html and "Saved." in html
+    assert 'value="3500.00"' in html
+    with tenant_context(world.org):
+        renewal.refresh_from_db()
+    assert (renewal.forecast_arr, renewal.forecast_category, renewal.probability, renewal.risk_reason,
+            renewal.stage) == (Decimal("3500.00"), "likely", 80, "competitor", "engaged")
+
+
+def test_forecast_edit_with_a_bad_probability_shows_the_error_in_the_row(world, pipeline, login):
+    renewal = pipeline["later"]
+    url = reverse("renewals:forecast_edit", args=[world.org.slug, renewal.pk])
+    response = login(world.csm).post(url, {"probability": "150"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"Probability" in response.content and b"Saved." not in response.content
+    with tenant_context(world.org):
+        renewal.refresh_from_db()
+    assert renewal.probability is None
+
+
+def test_viewer_sees_read_only_rows_and_gets_403_on_edits(world, pipeline, login):
+    client = login(world.viewer)
+    html = client.get(pipeline_url(world, window="180")).content.decode()
+    assert "Beta Risky" in html and 'name="forecast_arr"' not in html and "Close…" not in html
+    renewal = pipeline["later"]
+    for name, data in (("renewals:forecast_edit", {"forecast_arr": "1"}), ("renewals:close", {"outcome": "churned"})):
+        assert client.post(reverse(name, args=[world.org.slug, renewal.pk]), data).status_code == 403
+
+
+def test_close_records_the_outcome_and_rerenders_a_closed_row(world, pipeline, login):
+    renewal = pipeline["soon"]
+    url = reverse("renewals:close", args=[world.org.slug, renewal.pk])
+    response = login(world.manager).post(url, {"outcome": RenewalOutcome.CHURNED, "final_arr": ""},
+                                         HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"Churned" in response.content
+    assert b'name="forecast_arr"' not in response.content  # closed renewals are read-only
+    with tenant_context(world.org):
+        renewal.refresh_from_db()
+    assert (renewal.stage, renewal.outcome, renewal.final_arr) == ("closed", "churned", Decimal("0.00"))
+
+
+def test_forecast_board_numbers_come_from_the_quarters_forecast(world, login, today):
+    from renewals.periods import quarter_bounds
+    quarter = quarter_bounds(today, world.org.fiscal_year_start_month)
+    day = quarter.start
+    a = AccountFactory(organization=world.org, name="Kept", owner=world.csm)
+    b = AccountFactory(organization=world.org, name="Lost", owner=world.csm)
+    c = AccountFactory(organization=world.org, name="Open", owner=world.csm2)
+    add_renewal(world, a, day, "1000.00", stage=RenewalStage.CLOSED, outcome=RenewalOutcome.UPSELL,
+                final_arr=Decimal("1200.00"))
+    add_renewal(world, b, day, "1000.00", stage=RenewalStage.CLOSED, outcome=RenewalOutcome.CHURNED,
+                final_arr=Decimal("0.00"))
+    add_renewal(world, c, day, "2000.00", forecast_category=ForecastCategory.AT_RISK, risk_reason=RiskReason.BUDGET)
+    response = login(world.leader).get(reverse("renewals:forecast", args=[world.org.slug]))
+    assert response.status_code == 200
+    s = response.context["summary"]
+    # Due 4000; forecast = 1200 + 0 (closed) + 2000 × 40 % = 2000 = 50 % of due; at risk 2000 (1 renewal).
+    assert (s.renewals_due, s.forecast, s.forecast_pct_of_due) == (Decimal("4000.00"), Decimal("2000.00"),
+                                                                   Decimal("0.5"))
+    assert (s.at_risk_arr, s.at_risk_count) == (Decimal("2000.00"), 1)
+    # Closed: gross = (min(1200, 1000) + 0) / 2000 = 50 %, net = 1200 / 2000 = 60 %, logos 1 of 2.
+    assert (s.gross_renewal_rate, s.net_renewal_rate, s.logo_renewal_rate) == (Decimal("0.5"), Decimal("0.6"),
+                                                                               Decimal("0.5"))
+    html = response.content.decode()
+    assert "50.0%" in html and "60.0%" in html and "$4,000" in html
+    # Filtered to csm2's book: only the open renewal.
+    filtered = login(world.leader).get(reverse("renewals:forecast", args=[world.org.slug]),
+                                       {"owner": world.csm2.pk}).context["summary"]
+    assert (filtered.renewals_due, filtered.closed_count) == (Decimal("2000.00"), 0)
+
+
+def test_forecast_board_quarter_selector_moves_by_a_quarter(world, login, today):
+    from renewals.periods import quarter_bounds
+    client = login(world.leader)
+    current = client.get(reverse("renewals:forecast", args=[world.org.slug])).context
+    nxt = client.get(reverse("renewals:forecast", args=[world.org.slug]),
+                     {"quarter": current["next_quarter"].start}).context["quarter"]
+    assert nxt.start == current["quarter"].end
+    assert current["quarter"] == quarter_bounds(today, world.org.fiscal_year_start_month)
+
+
+def _renewals_for(world, n, today):
+    for i in range(n):
+        account = AccountFactory(organization=world.org, owner=world.csm if i % 2 else world.csm2)
+        add_renewal(world, account, today + dt.timedelta(days=5 + i), "1000.00")
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_pipeline_and_forecast_board_run_a_constant_number_of_queries(n, world, login, today,
+                                                                      django_assert_max_num_queries):
+    _renewals_for(world, n, today)
+    client = login(world.leader)
+    with django_assert_max_num_queries(16):
+        assert client.get(pipeline_url(world, window="180", tier=Tier.MID_MARKET)).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("renewals:forecast", args=[world.org.slug])).status_code == 200
