@@ -403,8 +403,10 @@ def _assign_owners(ctx: DemoContext, rng, tier, created_days_ago):
 # --- Orchestration -----------------------------------------------------------------------------------
 def _default_phases() -> None:
     from .demo_activity import seed_contacts, seed_owner_history, seed_tasks, seed_touchpoints
+    from .demo_contracts import seed_contracts
 
-    for phase in (seed_people, seed_accounts, seed_contacts, seed_touchpoints, seed_tasks, seed_owner_history):
+    for phase in (seed_people, seed_accounts, seed_contacts, seed_touchpoints, seed_tasks, seed_owner_history,
+                  seed_contracts):
         register_phase(phase)
 
 
