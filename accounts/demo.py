@@ -419,6 +419,7 @@ class SeedResult:
     counts: dict[str, int]
     seconds: float
     db_seconds: float
+    phase_seconds: dict[str, float]
 
 
 def demo_password_hash(*, fast: bool = False) -> str:
@@ -447,6 +448,7 @@ def demo_seed(*, n_accounts: int = DEFAULT_ACCOUNTS, seed: int = DEFAULT_SEED, f
 def seed_organization(spec: OrgSpec, *, seed: int, password_hash: str, show_progress: bool = True,
                       today: dt.date | None = None) -> SeedResult:
     started = time.perf_counter()
+    phase_seconds: dict[str, float] = {}
     with transaction.atomic():
         org = organization_create(name=spec.name, slug=spec.slug, timezone_name=spec.timezone,
                                   currency=spec.currency, fiscal_year_start_month=spec.fiscal_year_start_month)
@@ -454,13 +456,17 @@ def seed_organization(spec: OrgSpec, *, seed: int, password_hash: str, show_prog
             ctx = DemoContext(org=org, spec=spec, seed=seed, today=today or org.today(), now=timezone.now(),
                               writer=writer, password_hash=password_hash, show_progress=show_progress)
             for phase in PHASES:
+                phase_started = time.perf_counter()
                 phase(ctx)
                 writer.wait()  # a phase may read what the previous one wrote
+                phase_seconds[phase.__name__.removeprefix("seed_")] = time.perf_counter() - phase_started
             counts = dict(ctx.counts)
             for label, count in ctx.writer.counts.items():
                 counts[apps.get_model(label)._meta.verbose_name_plural] = count
+            finish_started = time.perf_counter()
+        phase_seconds["checks, analyze, commit"] = time.perf_counter() - finish_started
     return SeedResult(slug=spec.slug, counts=counts, seconds=time.perf_counter() - started,
-                      db_seconds=sum(ctx.writer.seconds.values()))
+                      db_seconds=sum(ctx.writer.seconds.values()), phase_seconds=phase_seconds)
 
 
 @contextmanager

@@ -76,7 +76,9 @@ def seed_once(database_url: str, accounts: int, extra: list[str]) -> Run:
     load_before = os.getloadavg()[0]
     cmd = [PYTHON, "manage.py", "seed_demo", "--accounts", str(accounts), "--reset", *extra]
     wall, usage, out, _ = run_measured(cmd, env)
-    summary = next((line for line in out.splitlines() if line.startswith("Seeded northwind")), out.strip()[:300])
+    wanted = ("Seeded northwind", "  phases of northwind")
+    lines = [line.strip() for line in out.splitlines() if line.startswith(wanted)]
+    summary = "\n         ".join(lines) or out.strip()[:300]
     return Run(wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, max_rss_mib=usage.ru_maxrss / 1024,
                load_before=load_before, load_after=os.getloadavg()[0], summary=summary)
 

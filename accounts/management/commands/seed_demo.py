@@ -55,5 +55,7 @@ class Command(BaseCommand):
             figures = ", ".join(f"{count:,} {name}" for name, count in result.counts.items())
             self.stdout.write(f"Seeded {result.slug} in {result.seconds:.1f} s ({result.db_seconds:.1f} s writing): "
                               f"{figures}")
+            phases = " · ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phase_seconds.items())
+            self.stdout.write(f"  phases of {result.slug}: {phases}")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.perf_counter() - started:.1f} s."))
         self.stdout.write(logins_box())
