@@ -316,14 +316,22 @@ def _row_response(request, renewal, *, error: str = "", flash: str = "", form=No
     return redirect("renewals:pipeline", org_slug=request.organization.slug)
 
 
+FIELD_LABELS = {
+    **{name: str(f.label) for name, f in RenewalForecastForm.base_fields.items()},
+    **{name: str(f.label or name.capitalize()) for name, f in RenewalCloseForm.base_fields.items()},
+}
+
+
 def _errors_text(errors) -> str:
+    """Form or service errors as one line for the row: "Probability %: Ensure this value is …"."""
     if hasattr(errors, "message_dict"):
-        return " ".join(f"{'' if k == '__all__' else k.replace('_', ' ').capitalize() + ': '}{' '.join(v)}"
-                        for k, v in errors.message_dict.items())
-    if hasattr(errors, "messages"):
+        errors = errors.message_dict
+    elif hasattr(errors, "messages"):
         return " ".join(errors.messages)
-    return " ".join(f"{'' if k == '__all__' else k.replace('_', ' ').capitalize() + ': '}{' '.join(v)}"
-                    for k, v in errors.items())
+    return " ".join(
+        f"{'' if field == '__all__' else FIELD_LABELS.get(field, field) + ': '}{' '.join(messages_)}"
+        for field, messages_ in errors.items()
+    )
 
 
 @org_view()

@@ -352,3 +352,10 @@ def test_pipeline_and_forecast_board_run_a_constant_number_of_queries(n, world, 
         assert client.get(pipeline_url(world, window="180", tier=Tier.MID_MARKET)).status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(reverse("renewals:forecast", args=[world.org.slug])).status_code == 200
+
+
+def test_pipeline_filters_refresh_only_on_their_own_controls(world, pipeline, login):
+    # "change from:select" would listen to every select of the page: editing a row's category would then
+    # also reload the table and wipe the row's "Saved." confirmation.
+    html = login(world.csm).get(pipeline_url(world, window="180")).content.decode()
+    assert 'hx-trigger="change, submit"' in html and "from:select" not in html
