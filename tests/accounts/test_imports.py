@@ -178,6 +178,12 @@ def test_windows_1252_file_is_read_with_a_warning(world, tenant):
     assert Account.objects.get(external_id="A1").name == "Café Müller"
 
 
+def test_utf16_tab_separated_file_from_excel_is_accepted(world, tenant):
+    data = make_csv([account_row(world, "A1", name="Zoë")], delimiter="\t").decode().encode("utf-16")
+    batch = validate(world, data)
+    assert (batch.valid_rows, batch.errors) == (1, [])
+
+
 def test_semicolon_separated_file_is_accepted(world, tenant):
     batch = validate(world, make_csv([account_row(world, "A1", arr="1000")], delimiter=";"))
     assert (batch.valid_rows, batch.error_rows) == (1, 0)
