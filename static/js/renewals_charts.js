@@ -10,14 +10,6 @@
     }
   };
 
-  function axisMin(bars) {
-    const levels = bars.flat().filter((v) => v > 0);
-    if (!levels.length) return 0;
-    const low = Math.min(...levels) * 0.85;
-    const step = Math.pow(10, Math.floor(Math.log10(low)));
-    return Math.floor(low / step) * step;
-  }
-
   function draw(id, config) {
     const canvas = document.getElementById(id);
     if (!canvas) return;
@@ -66,8 +58,8 @@
           legend: { display: false },
           tooltip: { callbacks: { label: (c) => money(data.waterfall[c.dataIndex].value, cur) } },
         },
-        // Start the axis near the smallest level so movements are visible next to totals of millions.
-        scales: { y: { min: axisMin(bars), ticks: { callback: (v) => money(v, cur) } } },
+        // The axis starts at zero: a truncated axis would make the start and end bars lie about their ratio.
+        scales: { y: { beginAtZero: true, ticks: { callback: (v) => money(v, cur) } } },
       },
     });
   }
