@@ -431,22 +431,38 @@ def demo_password_hash(*, fast: bool = False) -> str:
     return make_password(DEMO_PASSWORD)
 
 
+def phase_name(phase: Phase) -> str:
+    return phase.__name__.removeprefix("seed_")
+
+
+REQUIRED_PHASES = ("people", "accounts", "contacts")  # the others read what these make
+
+
+def check_skippable(skip) -> None:
+    allowed = [phase_name(p) for p in PHASES if phase_name(p) not in REQUIRED_PHASES]
+    if set(skip) - set(allowed):
+        raise ValueError(f"phases that can be skipped: {', '.join(allowed)}")
+
+
 def demo_seed(*, n_accounts: int = DEFAULT_ACCOUNTS, seed: int = DEFAULT_SEED, fast_passwords: bool = False,
-              show_progress: bool = True, today: dt.date | None = None) -> list[SeedResult]:
-    """Create both demo organizations. Each one is one transaction inside its tenant context."""
+              show_progress: bool = True, today: dt.date | None = None, skip: tuple[str, ...] = ()) -> list[SeedResult]:
+    """Create both demo organizations. Each one is one transaction inside its tenant context.
+    `skip` names phases to leave out (benchmarking one phase against the others)."""
     if n_accounts < 1:
         raise ValueError("n_accounts must be at least 1")
+    check_skippable(skip)
+    phases = [p for p in PHASES if phase_name(p) not in skip]
     existing = list(Organization.objects.filter(slug__in=DEMO_SLUGS).values_list("slug", flat=True))
     if existing:
         raise ValueError(f"demo organization(s) {', '.join(sorted(existing))} already exist")
     password_hash = demo_password_hash(fast=fast_passwords)
     return [seed_organization(spec, seed=seed, password_hash=password_hash, show_progress=show_progress,
-                              today=today)
+                              today=today, phases=phases)
             for spec in demo_specs(n_accounts, seed=seed)]
 
 
 def seed_organization(spec: OrgSpec, *, seed: int, password_hash: str, show_progress: bool = True,
-                      today: dt.date | None = None) -> SeedResult:
+                      today: dt.date | None = None, phases: list[Phase] | None = None) -> SeedResult:
     started = time.perf_counter()
     phase_seconds: dict[str, float] = {}
     with transaction.atomic():
@@ -455,11 +471,11 @@ def seed_organization(spec: OrgSpec, *, seed: int, password_hash: str, show_prog
         with tenant_context(org), _sqlite_big_cache(), _gc_paused(), TenantBulkWriter() as writer:
             ctx = DemoContext(org=org, spec=spec, seed=seed, today=today or org.today(), now=timezone.now(),
                               writer=writer, password_hash=password_hash, show_progress=show_progress)
-            for phase in PHASES:
+            for phase in PHASES if phases is None else phases:
                 phase_started = time.perf_counter()
                 phase(ctx)
-                writer.wait()  # a phase may read what the previous one wrote
-                phase_seconds[phase.__name__.removeprefix("seed_")] = time.perf_counter() - phase_started
+                writer.wait()  # the next phase may read what this one wrote (written, with fresh statistics)
+                phase_seconds[phase_name(phase)] = time.perf_counter() - phase_started
             counts = dict(ctx.counts)
             for label, count in ctx.writer.counts.items():
                 counts[apps.get_model(label)._meta.verbose_name_plural] = count

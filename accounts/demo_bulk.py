@@ -106,7 +106,8 @@ class TenantBulkWriter:
       foreign-key triggers, which cost more than the COPY itself, and every foreign key of the written
       rows is then validated set-wise (one anti-join per key, as `ALTER TABLE … VALIDATE` does)
       before the transaction can commit;
-    - the written tables are ANALYZEd at the end, so the planner knows their new size.
+    - `analyze()` (called after each demo phase, and at the end) refreshes the statistics of the
+      tables written, so the planner knows their new size.
     On SQLite batches are `executemany` calls on the calling thread (sqlite3 releases the GIL per row,
     so a writer thread would mostly wait for it).
     """
@@ -126,6 +127,7 @@ class TenantBulkWriter:
         self.copy_direct = True
         self.fk_triggers_skipped = False
         self._staged: set[str] = set()
+        self._unanalyzed: set[str] = set()
         self._jobs: queue.Queue | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -147,12 +149,17 @@ class TenantBulkWriter:
                 raise self._error
             if self.fk_triggers_skipped:
                 self._postgres_finish()
-            if self.vendor == "postgresql":
-                self._postgres_analyze()
+            self.analyze()
         return False
 
     def wait(self) -> None:
-        """Block until every submitted batch is written; re-raise a failure of the writer thread."""
+        """Make everything submitted readable: block until it is written (re-raising a failure of the
+        writer thread), then refresh the statistics of the tables written (see `analyze`), so the
+        queries that follow get plans for the tables as they now are."""
+        self._drain()
+        self.analyze()
+
+    def _drain(self) -> None:
         if self._jobs is not None:
             self._jobs.join()
         if self._error is not None:
@@ -224,6 +231,7 @@ class TenantBulkWriter:
             else:
                 self._timed(model, job)
         self.counts[model._meta.label] += count
+        self._unanalyzed.add(model._meta.label)
         return count
 
     def _timed(self, model, job) -> None:
@@ -307,15 +315,21 @@ class TenantBulkWriter:
                     if orphans:
                         raise IntegrityError(f"{orphans} {label} rows point at a missing {parent} ({field.name})")
 
-    def _postgres_analyze(self) -> None:
-        """Refresh the planner's statistics of the tables written: after a bulk load they describe the
-        empty tables (autovacuum catches up only later, or never where it is off), and pages then get
-        plans that scan the whole tenant. A role that does not own a table gets a warning, not an error."""
+    def analyze(self, *models) -> None:
+        """Refresh PostgreSQL's planner statistics of the tables written since the last call (and of
+        `models`, e.g. tables a phase filled through the ORM). After a bulk load the statistics still
+        describe the tables as they were (empty, or another tenant's small demo), and the next query
+        joining them gets a nested loop over the whole tenant. Runs inside the transaction: ANALYZE
+        counts the transaction's own new rows. A role that does not own a table gets a warning only."""
+        self._drain()
+        labels = self._unanalyzed | {m._meta.label for m in models}
+        self._unanalyzed = set()
+        if self.vendor != "postgresql" or not labels:
+            return
         quote = self.connection.ops.quote_name
-        tables = ", ".join(quote(apps.get_model(label)._meta.db_table) for label in self.counts)
-        if tables:
-            with self.connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {tables}")
+        tables = ", ".join(sorted(quote(apps.get_model(label)._meta.db_table) for label in labels))
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
 
     def _postgres_job(self, model, fields, encoded):
         quote = self.connection.ops.quote_name

@@ -136,9 +136,11 @@ def main() -> int:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--postgres", metavar="URL", help="postgres://user@host:port/DBNAME (dropped and recreated)")
     parser.add_argument("--fast-passwords", action="store_true", help="pass --fast-passwords to seed_demo")
+    parser.add_argument("--skip", action="append", default=[], metavar="PHASE",
+                        help="pass --skip PHASE to seed_demo (repeatable), e.g. --skip contracts")
     args = parser.parse_args()
 
-    extra = ["--fast-passwords"] if args.fast_passwords else []
+    extra = (["--fast-passwords"] if args.fast_passwords else []) + [f"--skip={p}" for p in args.skip]
     targets = []
     if not args.skip_sqlite:
         targets.append(("SQLite", lambda: prepare_sqlite(args.sqlite_path)))

@@ -258,3 +258,12 @@ def test_bulk_writer_refuses_unknown_fields_and_missing_required_ones(world):
             writer.insert(Contact, {"id": ["a" * 32], "account": ["b" * 32], "name": ["X"], "colour": ["red"]})
         with pytest.raises(ValueError, match="account has no value"):
             writer.insert(Contact, {"id": ["a" * 32], "name": ["X"]})
+
+
+def test_skip_leaves_out_a_phase_and_refuses_required_ones():
+    seed_demo("--skip", "touchpoints")
+    with tenant_context(org("northwind")):
+        assert not Touchpoint.objects.exists() and Contact.objects.exists()
+    with pytest.raises(CommandError, match="can be skipped"):
+        seed_demo("--reset", "--skip", "contacts")
+    assert Organization.objects.filter(slug="northwind").exists()  # refused before anything was deleted

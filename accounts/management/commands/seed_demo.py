@@ -3,7 +3,15 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEFAULT_ACCOUNTS, DEFAULT_SEED, DEMO_SLUGS, demo_reset, demo_seed, logins_box
+from accounts.demo import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_SEED,
+    DEMO_SLUGS,
+    check_skippable,
+    demo_reset,
+    demo_seed,
+    logins_box,
+)
 from csops.tenancy.models import Organization
 
 
@@ -23,6 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true",
                             help="delete the demo organizations (and their users that belong to no other "
                                  "organization) first")
+        parser.add_argument("--skip", action="append", default=[], metavar="PHASE",
+                            help="leave out a generation phase (repeatable), e.g. --skip contracts; for "
+                                 "benchmarking one phase against the others")
         parser.add_argument("--fast-passwords", action="store_true",
                             help="hash the demo password with a low work factor (benchmarks, CI); upgraded at "
                                  "the first login")
@@ -32,6 +43,10 @@ class Command(BaseCommand):
             raise CommandError("--if-empty and --reset contradict each other; use one of them")
         if options["accounts"] < 1:
             raise CommandError("--accounts must be at least 1")
+        try:
+            check_skippable(options["skip"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if options["if_empty"] and Organization.objects.filter(slug="northwind").exists():
             self.stdout.write("The demo organization already exists: nothing to seed.")
             self.stdout.write(logins_box())
@@ -49,8 +64,12 @@ class Command(BaseCommand):
                 "delete and recreate them, or `--if-empty` to keep them."
             )
         started = time.perf_counter()
-        results = demo_seed(n_accounts=options["accounts"], seed=options["seed"],
-                            fast_passwords=options["fast_passwords"], show_progress=options["verbosity"] > 0)
+        try:
+            results = demo_seed(n_accounts=options["accounts"], seed=options["seed"],
+                                fast_passwords=options["fast_passwords"], show_progress=options["verbosity"] > 0,
+                                skip=tuple(options["skip"]))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         for result in results:
             figures = ", ".join(f"{count:,} {name}" for name, count in result.counts.items())
             self.stdout.write(f"Seeded {result.slug} in {result.seconds:.1f} s ({result.db_seconds:.1f} s writing): "
