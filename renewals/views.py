@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import account_regions
 from csops.exports import csv_response, xlsx_response
 from csops.tenancy.access import org_view
+from csops.tenancy.models import Role
 from csops.tenancy.selectors import organization_csms
 from csops.tenancy.services import Actor
 
@@ -238,6 +239,9 @@ def _pipeline_form(request, form_class):
 @org_view()
 def pipeline(request, org_slug):
     org = request.organization
+    if not request.GET and request.membership.role == Role.CSM:
+        # A CSM starts from their own book; choosing "All CSMs" in the filter shows everyone's.
+        return redirect(f"{request.path}?owner={request.user.pk}")
     today = org.today()
     form, data, owners = _pipeline_form(request, PipelineFilterForm)
     window = data.get("window") or "90"

@@ -212,7 +212,7 @@ def pipeline_url(world, **params):
     ("180", ["Alpha Soon", "Beta Risky", "Gamma Later"], Decimal("7000.00"), Decimal("4700.00")),
 ])
 def test_pipeline_windows_list_the_renewals_with_totals(role, window, names, target, forecast, world, pipeline, login):
-    response = login(getattr(world, role)).get(pipeline_url(world, window=window))
+    response = login(getattr(world, role)).get(pipeline_url(world, window=window, owner=""))
     assert response.status_code == 200
     assert [r.account.name for r in response.context["page"].object_list] == names
     totals = response.context["totals"]
@@ -242,6 +242,16 @@ def test_pipeline_by_fiscal_quarter_and_sorting(world, pipeline, login, today):
     assert "Gamma Later" in [r.account.name for r in response.context["page"]]
     by_target = client.get(pipeline_url(world, window="180", sort="target", desc="1")).context["page"]
     assert [r.account.name for r in by_target] == ["Gamma Later", "Beta Risky", "Alpha Soon"]
+
+
+def test_a_csm_lands_on_their_own_book_and_can_widen_it(world, pipeline, login):
+    client = login(world.csm)
+    response = client.get(pipeline_url(world))
+    assert response.status_code == 302 and response["Location"].endswith(f"?owner={world.csm.pk}")
+    mine = client.get(response["Location"] + "&window=180").context["page"]
+    assert [r.account.name for r in mine] == ["Alpha Soon", "Gamma Later"]
+    everyone = client.get(pipeline_url(world, window="180", owner="")).context["page"]
+    assert len(everyone.object_list) == 3
 
 
 def test_pipeline_empty_state(world, login):
