@@ -11,7 +11,7 @@ from csops.tenancy.models import AuditEvent, Organization
 from csops.tenancy.selectors import audit_events, organization_csms, organization_members
 
 from ..models import Account, Contact, ImportBatch
-from .parsing import COLUMN_NAMES, REPORT_ERRORS_COLUMN, REPORT_ROW_COLUMN
+from .columns import COLUMN_NAMES, REPORT_ERRORS_COLUMN, REPORT_ROW_COLUMN
 
 # `__in` lists are sent in chunks: SQLite caps the number of SQL variables per statement (32,766 on any
 # build since 3.32), and PostgreSQL plans huge literal lists badly. 10,000 ids keep a typical import to

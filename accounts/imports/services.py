@@ -27,7 +27,8 @@ from csops.tenancy.services import Actor, audit_record
 
 from ..models import Account, Contact, ContactRole, ImportBatch, ImportStatus, OwnerAssignment
 from .bulk import insert_rows, large_write_cache, update_rows
-from .parsing import ERROR, parse_import, stored_values
+from .columns import ERROR, stored_values
+from .parsing import parse_import
 from .selectors import (
     account_states_by_external_id,
     chunked,

@@ -13,8 +13,9 @@ from csops.tenancy.services import Actor
 
 from ..models import ImportStatus
 from . import services
+from .columns import COLUMNS, MAX_ROWS
 from .forms import MAX_UPLOAD_BYTES, ImportUploadForm
-from .parsing import COLUMNS, MAX_ROWS, template_rows
+from .parsing import template_rows
 from .selectors import (
     import_batch_get,
     import_batch_list,

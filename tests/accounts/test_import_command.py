@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.imports.parsing import COLUMN_NAMES
+from accounts.imports.columns import COLUMN_NAMES
 from accounts.models import Account, Contact, ImportBatch, ImportStatus
 from csops.tenancy.context import tenant_context
 
