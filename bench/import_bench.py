@@ -35,7 +35,7 @@ django.setup()
 
 from django.db import DatabaseError, connection  # noqa: E402
 
-from accounts.imports.parsing import COLUMN_NAMES  # noqa: E402
+from accounts.imports.columns import COLUMN_NAMES  # noqa: E402
 from accounts.imports.services import import_commit, import_validate  # noqa: E402
 from accounts.models import Account, Contact  # noqa: E402
 from csops.tenancy.context import tenant_context  # noqa: E402

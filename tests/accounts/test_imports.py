@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.imports import forms as import_forms
-from accounts.imports.parsing import COLUMN_NAMES, parse_import, template_rows
+from accounts.imports.columns import COLUMN_NAMES
+from accounts.imports.parsing import parse_import, template_rows
 from accounts.imports.services import ImportBlocked, import_commit, import_discard, import_validate
 from accounts.models import Account, Contact, ImportBatch, ImportStatus, OwnerAssignment
 from csops.exports import csv_response, safe_cell
