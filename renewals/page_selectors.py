@@ -211,23 +211,31 @@ def account_first_revenue(frame: pd.DataFrame) -> pd.Series:
 def cohort_table(frame: pd.DataFrame, *, today: dt.date, fiscal_start_month: int,
                  quarters: int = COHORT_QUARTERS) -> tuple[list[CohortRow], int]:
     """Revenue retention by start quarter: row = the fiscal quarter an account first had revenue; column k =
-    the ledger's NRR of that cohort from the end of its start quarter to k quarters later (expansion counts,
-    accounts lost count as 0). Only quarter ends up to today are measured.
+    the cohort's NRR from the end of its start quarter to k quarters later, i.e. Σ R1 ÷ Σ R0 over the cohort's
+    accounts active at the end of the start quarter (expansion counts, accounts lost count as 0) — the same
+    number `ledger.retention(cohort lines, base, later).nrr` gives (tested). Only quarter ends up to today.
 
-    The last `quarters` complete quarters: at most quarters × (quarters + 1) / 2 ledger calls (36 for 8), each
-    on the cohort's own lines; no loop over accounts."""
+    One `ledger.recurring_revenue_on` call per quarter end (`quarters` calls), then grouped sums over an
+    accounts × quarter-ends matrix: no loop over accounts, no per-cell ledger call."""
     this_quarter = quarter_bounds(today, fiscal_start_month)
     starts = [quarter_bounds(add_months(this_quarter.start, -3 * k), fiscal_start_month)
-              for k in range(quarters, 0, -1)]  # oldest first
+              for k in range(quarters, 0, -1)]  # oldest first; each ends on or before today
     first = pd.to_datetime(account_first_revenue(frame))
+    ends = [q.end for q in starts]
+    revenue = pd.DataFrame({day: ledger.recurring_revenue_on(frame, day) for day in ends}).reindex(first.index)
+    revenue = revenue.fillna(0).astype("int64")
+    cohort_of = np.full(len(first), -1)
+    for index, quarter in enumerate(starts):  # ≤ 8 quarters, vectorised over accounts
+        in_quarter = ((first >= pd.Timestamp(quarter.start)) & (first < pd.Timestamp(quarter.end))).to_numpy()
+        cohort_of[in_quarter] = index
     rows = []
     for index, quarter in enumerate(starts):
-        in_cohort = (first >= pd.Timestamp(quarter.start)) & (first < pd.Timestamp(quarter.end))
-        cohort_lines = frame[frame["account_id"].isin(first.index[in_cohort.to_numpy()])]
-        results = [ledger.retention(cohort_lines, quarter.end, later.end) for later in starts[index:]]
-        base = results[0]
-        cells = [CohortCell(later.end, r.nrr) for later, r in zip(starts[index:], results, strict=True)]
-        rows.append(CohortRow(quarter, base.cohort_size, base.r0_total, cells))
+        base_day = quarter.end
+        active = (cohort_of == index) & (revenue[base_day].to_numpy() > 0)  # the cohort: active at its base
+        base = int(revenue.loc[active, base_day].sum())
+        cells = [CohortCell(later, ledger._rate(int(revenue.loc[active, later].sum()), base))
+                 for later in ends[index:]]
+        rows.append(CohortRow(quarter, int(active.sum()), ledger.cents_to_decimal(base), cells))
     rows.reverse()  # newest cohort first, as a leader reads it
     return rows, len(starts)
 

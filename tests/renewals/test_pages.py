@@ -3,6 +3,7 @@ budgets), the pipeline and the forecast board."""
 import datetime as dt
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from django.urls import reverse
 
@@ -369,3 +370,38 @@ def test_pipeline_filters_refresh_only_on_their_own_controls(world, pipeline, lo
     # also reload the table and wipe the row's "Saved." confirmation.
     html = login(world.csm).get(pipeline_url(world, window="180")).content.decode()
     assert 'hx-trigger="change, submit"' in html and "from:select" not in html
+
+
+def test_cohort_cells_equal_the_ledgers_nrr_of_the_cohort(world, today):
+    """The cohort table sums revenue per quarter end; each cell must be exactly ledger.retention's NRR."""
+    import random
+
+    from renewals import ledger
+    from renewals.page_selectors import account_first_revenue, cohort_table
+    from renewals.periods import quarter_bounds
+    from renewals.selectors import lines_frame
+
+    rng = random.Random(4)
+    for _ in range(30):
+        account = AccountFactory(organization=world.org)
+        start = today - dt.timedelta(days=rng.randint(20, 800))
+        end = None if rng.random() < 0.5 else start + dt.timedelta(days=rng.randint(30, 600))
+        add_line(world.org, account, start, end, f"{rng.randint(1, 50) * 100}.00")
+        if rng.random() < 0.4:
+            add_line(world.org, account, start + dt.timedelta(days=rng.randint(1, 300)), None, "700.00")
+    with tenant_context(world.org):
+        frame = lines_frame()
+    rows, _ = cohort_table(frame, today=today, fiscal_start_month=1)
+    first = pd.to_datetime(account_first_revenue(frame))
+    checked = 0
+    for row in rows:
+        members = first.index[((first >= pd.Timestamp(row.quarter.start))
+                               & (first < pd.Timestamp(row.quarter.end))).to_numpy()]
+        cohort_lines = frame[frame["account_id"].isin(members)]
+        for cell in row.cells:
+            expected = ledger.retention(cohort_lines, row.quarter.end, cell.as_of)
+            assert cell.rate == expected.nrr, (row.quarter.label, cell.as_of)
+            checked += 1
+        if row.cells:
+            assert row.start_arr == ledger.retention(cohort_lines, row.quarter.end, row.quarter.end).r0_total
+    assert checked and quarter_bounds(today, 1)
