@@ -78,6 +78,15 @@ def _segment_from(data, *, organization) -> Segment:
     )
 
 
+def _valid_filters(form) -> dict:
+    """The filters that are valid; the others are dropped and named on the page (`filter_errors`), so a stale
+    link never shows whole-organization numbers as if they were the segment asked for."""
+    if not form.is_bound:
+        return {}
+    form.is_valid()
+    return form.cleaned_data
+
+
 def _filters_active(request) -> bool:
     return any(request.GET.get(k) for k in ("tier", "region", "owner", "team", "category"))
 
@@ -88,8 +97,7 @@ def _filters_active(request) -> bool:
 def _retention_form(request, form_class=RetentionFilterForm):
     owners = list(organization_csms(organization=request.organization))
     form = form_class(request.GET or None, owners=owners, regions=account_regions())
-    data = form.cleaned_data if form.is_valid() else {}
-    return form, data
+    return form, _valid_filters(form)
 
 
 @org_view()
@@ -232,8 +240,7 @@ def _segment_with_team(request, data) -> Segment:
 def _pipeline_form(request, form_class):
     owners = list(organization_csms(organization=request.organization))
     form = form_class(request.GET or None, owners=owners, regions=account_regions(), teams=team_choices())
-    data = form.cleaned_data if form.is_valid() else {}
-    return form, data, owners
+    return form, _valid_filters(form), owners
 
 
 @org_view()

@@ -405,3 +405,11 @@ def test_cohort_cells_equal_the_ledgers_nrr_of_the_cohort(world, today):
         if row.cells:
             assert row.start_arr == ledger.retention(cohort_lines, row.quarter.end, row.quarter.end).r0_total
     assert checked and quarter_bounds(today, 1)
+
+
+def test_an_unknown_filter_value_is_named_not_silently_widened(world, two_accounts, login):
+    response = login(world.leader).get(retention_url(world, region="Nowhere", tier=Tier.ENTERPRISE))
+    assert response.status_code == 200
+    # The valid filter still applies (only Upsell Co); the unknown region is reported on the page.
+    assert response.context["page"].current.cohort_size == 1
+    assert "Some filters were not applied" in response.content.decode() and "Nowhere" in response.content.decode()
