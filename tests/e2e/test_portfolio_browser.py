@@ -3,6 +3,8 @@ import datetime as dt
 
 import pytest
 
+from accounts.models import Account
+from csops.tenancy.context import tenant_context
 from playbooks.models import TaskStatus
 from tests.factories import PASSWORD, AccountFactory, TaskFactory
 
@@ -61,4 +63,22 @@ def test_log_a_touchpoint_from_the_account_page(live_server, page, world):
     page.fill("#touchpoint-form textarea[name=summary]", "Renewal kickoff with the CFO")
     page.click("#touchpoint-form button[type=submit]")
     page.wait_for_selector("#timeline >> text=Renewal kickoff with the CFO")
+    assert page.problems == []
+
+
+def test_bulk_reassign_owner_choice_does_not_reset_the_selection(live_server, page, world):
+    accounts = [AccountFactory(organization=world.org, owner=world.csm, name=f"Bulk {i}") for i in range(3)]
+    log_in(page, live_server.url, world.admin.email)
+    page.goto(f"{live_server.url}/o/{world.org.slug}/accounts/?scope=all")
+    page.check(f"input[name=account_ids][value='{accounts[0].pk}']")
+    page.select_option("#bulk-form select[name=new_owner]", str(world.csm2.pk))
+    page.wait_for_timeout(500)  # a filter refresh would have re-rendered the table by now
+    assert page.is_checked(f"input[name=account_ids][value='{accounts[0].pk}']")
+    page.click("#bulk-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "Reassigned 1 account" in page.content()
+    with tenant_context(world.org):
+        assert Account.objects.get(pk=accounts[0].pk).owner == world.csm2
+    page.select_option("select[name=tier]", "enterprise")  # the filter form's own selects still filter in place
+    page.wait_for_function("!document.querySelector('#account-table').innerText.includes('Bulk 1')")
     assert page.problems == []
