@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts.models import Account, OwnerAssignment, Touchpoint
 from csops.tenancy.context import tenant_context
 from playbooks.models import Task, TaskStatus
+from tests.budgets import budget
 from tests.factories import AccountFactory, ContactFactory, TaskFactory
 
 
@@ -91,7 +92,7 @@ def test_page_query_count_does_not_grow_with_portfolio_size(world, client, page)
         TaskFactory(account=a, owner=world.csm)
     large = _queries_for(client, url(page, world))
     assert small == large, f"{page}: {small} queries for 10 accounts, {large} for 200"
-    assert large <= 16  # incl. the two RLS set_config calls per request on PostgreSQL
+    assert large <= budget(14)
 
 
 def test_account_page_shows_profile_contacts_timeline_tasks_history(world, client, account):

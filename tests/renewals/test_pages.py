@@ -12,6 +12,7 @@ from csops.tenancy.context import tenant_context
 from csops.tenancy.models import Team
 from renewals.models import ContractLine, ForecastCategory, Renewal, RenewalOutcome, RenewalStage, RiskReason
 from renewals.periods import add_months
+from tests.budgets import budget
 from tests.factories import AccountFactory
 
 
@@ -168,9 +169,9 @@ def test_retention_page_and_drilldown_run_a_constant_number_of_queries(n, world,
                                                                        django_assert_max_num_queries):
     _tenant_with(world, n)
     client = login(world.leader)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(budget(12)):
         assert client.get(retention_url(world, tier=Tier.SMB, owner=world.csm.pk)).status_code == 200
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(budget(12)):
         assert drill(client, world, kind="churn").status_code == 200
 
 
@@ -359,9 +360,9 @@ def test_pipeline_and_forecast_board_run_a_constant_number_of_queries(n, world, 
                                                                       django_assert_max_num_queries):
     _renewals_for(world, n, today)
     client = login(world.leader)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(budget(16)):
         assert client.get(pipeline_url(world, window="180", tier=Tier.MID_MARKET)).status_code == 200
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(budget(14)):
         assert client.get(reverse("renewals:forecast", args=[world.org.slug])).status_code == 200
 
 

@@ -7,7 +7,9 @@ from playbooks.models import Task, TaskStatus
 from tests.factories import TaskFactory
 
 
-def test_embedded_scheduler_runs_due_beat_entries_in_process(world, account, django_capture_on_commit_callbacks):
+def test_embedded_scheduler_runs_due_beat_entries_in_process(world, account, django_capture_on_commit_callbacks,
+                                                             monkeypatch):
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the embedded default: no broker, jobs in-process
     task = TaskFactory(account=account, status=TaskStatus.SNOOZED, snoozed_until=dt.date(2020, 1, 1))
     scheduler = EmbeddedScheduler(app)
     assert scheduler.run_due() == []  # nothing is due right after start
