@@ -15,7 +15,8 @@ from decimal import Decimal, InvalidOperation
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Min, Sum
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, OwnerAssignment
@@ -439,38 +440,40 @@ def renewals_sync(*, as_of: dt.date, account_ids=None) -> RenewalSyncResult:
     if account_ids is not None:
         account_ids = list(dict.fromkeys(account_ids))
         lines, renewals = lines.filter(account_id__in=account_ids), renewals.filter(account_id__in=account_ids)
-    targets = {
-        (row["account_id"], row["end_date"]): int(row["target_cents"])
-        for row in lines.order_by().values("account_id", "end_date").annotate(target_cents=Sum(cents_of("arr")))
-    }
-    existing = {
-        (row["account_id"], row["renewal_date"]): row
-        for row in renewals.order_by().annotate(target_cents=cents_of("target_arr")).values(
-            "id", "account_id", "renewal_date", "stage", "target_cents", "forecast_arr", "forecast_category",
-            "probability", "notes", "risk_reason",
-        )
-    }
+    # The diff is computed by the database, so only what changes crosses the wire (a no-op sync on 100k
+    # accounts reads almost nothing): contract ends with no renewal yet, and open renewals whose target no
+    # longer equals the Σ ARR of the lines ending on their date.
+    has_renewal = Renewal.objects.filter(account_id=OuterRef("account_id"), renewal_date=OuterRef("end_date"))
     to_create = [
-        Renewal(organization=organization, account_id=account_id, renewal_date=day,
-                target_arr=ledger.cents_to_decimal(cents))
-        for (account_id, day), cents in targets.items() if (account_id, day) not in existing
+        Renewal(organization=organization, account_id=row["account_id"], renewal_date=row["end_date"],
+                target_arr=ledger.cents_to_decimal(int(row["target_cents"])))
+        for row in lines.filter(~Exists(has_renewal)).order_by().values("account_id", "end_date").annotate(
+            target_cents=Sum(cents_of("arr")))
     ]
     Renewal.objects.bulk_create(to_create, batch_size=WRITE_BATCH, ignore_conflicts=True)
     result.created = len(to_create)
 
+    ending_there = (
+        ContractLine.objects.filter(is_recurring=True, account_id=OuterRef("account_id"),
+                                    end_date=OuterRef("renewal_date"))
+        .order_by().values("account_id").annotate(total=Sum(cents_of("arr"))).values("total")[:1]
+    )
+    stale = (
+        renewals.exclude(stage=RenewalStage.CLOSED)
+        .annotate(target_cents=cents_of("target_arr"),
+                  now_cents=Coalesce(Subquery(ending_there, output_field=BigIntegerField()), Value(0)))
+        .exclude(target_cents=F("now_cents"))
+    )
     new_target: dict = {}
     to_delete = []
-    for key, row in existing.items():
-        if row["stage"] == RenewalStage.CLOSED:
-            continue
-        cents = targets.get(key)
-        if cents is None and _is_untouched(row):
+    for row in stale.order_by().values("id", "now_cents", "stage", "forecast_arr", "forecast_category",
+                                       "probability", "notes", "risk_reason"):
+        cents = int(row["now_cents"])
+        if cents == 0 and _is_untouched(row):
             to_delete.append(row["id"])
             continue
-        cents = cents or 0
-        if cents != row["target_cents"]:
-            new_target[row["id"]] = cents
-            result.orphaned += key not in targets
+        new_target[row["id"]] = cents
+        result.orphaned += cents == 0
     for chunk in chunked(to_delete, IN_CHUNK):
         result.removed += Renewal.objects.filter(pk__in=chunk, stage=RenewalStage.UPCOMING).delete()[1].get(
             Renewal._meta.label, 0)
@@ -494,23 +497,21 @@ def _account_renewal_dates_sync(*, as_of: dt.date, account_ids: list | None) -> 
     for every account with contract lines or renewals (accounts with neither keep a date typed by hand)."""
     upcoming = Renewal.objects.filter(renewal_date__gte=as_of).exclude(stage=RenewalStage.CLOSED)
     if account_ids is not None:
-        accounts, upcoming = Account.objects.filter(pk__in=account_ids), upcoming.filter(account_id__in=account_ids)
-        covered = None
+        accounts = Account.objects.filter(pk__in=account_ids)
     else:
-        # Two plain scans and a set union: `pk IN (lines) OR pk IN (renewals)` in SQL defeats PostgreSQL's
-        # semi-join and ran for minutes on 100k accounts.
-        accounts = Account.objects.all()
-        covered = set(ContractLine.objects.order_by().values_list("account_id", flat=True).distinct())
-        covered.update(Renewal.objects.order_by().values_list("account_id", flat=True).distinct())
-    next_date = dict(
-        upcoming.order_by().values("account_id").annotate(next_date=Min("renewal_date")).values_list(
-            "account_id", "next_date")
+        accounts = Account.objects.filter(
+            Exists(ContractLine.objects.filter(account_id=OuterRef("pk")))
+            | Exists(Renewal.objects.filter(account_id=OuterRef("pk")))
+        )
+    next_open = upcoming.filter(account_id=OuterRef("pk")).order_by("renewal_date").values("renewal_date")[:1]
+    # Only the accounts whose date differs come back (NULL-safe comparison spelled out).
+    differs = (
+        Q(renewal_date__isnull=True, next_date__isnull=False) | Q(renewal_date__isnull=False, next_date__isnull=True)
+        | (Q(renewal_date__isnull=False, next_date__isnull=False) & ~Q(renewal_date=F("next_date")))
     )
-    changed = {
-        account_id: next_date.get(account_id)
-        for account_id, current in accounts.order_by().values_list("id", "renewal_date")
-        if (covered is None or account_id in covered) and next_date.get(account_id) != current
-    }
+    changed = dict(
+        accounts.annotate(next_date=Subquery(next_open)).filter(differs).order_by().values_list("id", "next_date")
+    )
     if not changed:
         return 0
     now = timezone.now()
@@ -722,27 +723,27 @@ def renewal_checkpoint_sweep(*, as_of: dt.date) -> int:
     else to an active manager. It is due 7 days after the checkpoint (never before `as_of`, never after the
     renewal date); T-30 and later are high priority. Tasks are written with the same de-duplication key
     task_create uses (account, type "renewal", reason "renewal:T-<d>:<date>"): where an active task with that
-    key exists already, the hit points to it instead. Set-wise: three reads, then six statements per 1,000
-    checkpoints raised, each batch its own transaction. Runs in the current tenant context."""
+    key exists already, the hit points to it instead. Set-wise: one anti-join query per configured checkpoint,
+    then five statements per 1,000 checkpoints raised (one audit event per batch), each batch its own
+    transaction. Runs in the current tenant context."""
     from playbooks.models import ACTIVE_STATUSES, Task, TaskPriority, TaskSource, TaskStatus, TaskType
 
     organization = current_organization()
     checkpoints = renewal_checkpoints_for(organization)
     if not checkpoints:
         return 0
-    window = Renewal.objects.exclude(stage=RenewalStage.CLOSED).filter(
-        renewal_date__gte=as_of, renewal_date__lte=as_of + dt.timedelta(days=max(checkpoints)),
-    )
-    rows = list(window.order_by().values_list("id", "account_id", "renewal_date", "account__name",
-                                              "account__owner_id"))
-    done = set(
-        RenewalCheckpointHit.objects.filter(renewal__in=window.order_by().values("pk"))
-        .order_by().values_list("renewal_id", "days_before")
-    )
-    due = [
-        (row, days) for row in rows for days in checkpoints
-        if row[2] - dt.timedelta(days=days) <= as_of and (row[0], days) not in done
-    ]
+    # One query per configured checkpoint (a handful): the open renewals it has come for and that have no hit
+    # yet. The database does the anti-join, so a run with nothing to do reads nothing.
+    due = []
+    for days in checkpoints:
+        raised_already = RenewalCheckpointHit.objects.filter(renewal_id=OuterRef("pk"), days_before=days)
+        rows = (
+            Renewal.objects.exclude(stage=RenewalStage.CLOSED)
+            .filter(renewal_date__gte=as_of, renewal_date__lte=as_of + dt.timedelta(days=days))
+            .filter(~Exists(raised_already))
+            .order_by().values_list("id", "account_id", "renewal_date", "account__name", "account__owner_id")
+        )
+        due.extend((row, days) for row in rows)
     if not due:
         return 0
     fallback = _fallback_owners(organization=organization,
@@ -751,24 +752,26 @@ def renewal_checkpoint_sweep(*, as_of: dt.date) -> int:
     for batch in chunked(due, SWEEP_BATCH):
         with transaction.atomic():
             now = timezone.now()
-            hits = {
-                uuid.uuid4(): (row, days) for row, days in batch
-            }
+            # Each hit is inserted already pointing at the task planned for it (foreign keys are checked at
+            # commit), so a batch is: insert hits, read back which are ours, insert their tasks, read back
+            # which went in — and only where an active task with the same key existed already, repoint.
+            planned = [(uuid.uuid4(), uuid.uuid4(), row, days) for row, days in batch]
             RenewalCheckpointHit.objects.bulk_create(
                 [RenewalCheckpointHit(id=hit_id, organization=organization, renewal_id=row[0], days_before=days,
-                                      created_at=now) for hit_id, (row, days) in hits.items()],
+                                      task_id=task_id, created_at=now) for hit_id, task_id, row, days in planned],
                 ignore_conflicts=True,
             )
-            mine = set(RenewalCheckpointHit.objects.filter(pk__in=list(hits)).values_list("pk", flat=True))
+            mine = set(RenewalCheckpointHit.objects.filter(pk__in=[p[0] for p in planned]).values_list("pk", flat=True))
             if not mine:
                 continue
             tasks = {}
-            for hit_id in mine:
-                (renewal_id, account_id, renewal_date, name, owner_id), days = hits[hit_id]
+            for hit_id, task_id, (_renewal_id, account_id, renewal_date, name, owner_id), days in planned:
+                if hit_id not in mine:
+                    continue
                 checkpoint_day = renewal_date - dt.timedelta(days=days)
                 due_on = min(renewal_date, max(as_of, checkpoint_day + TASK_DUE_AFTER_CHECKPOINT))
                 tasks[hit_id] = Task(
-                    id=uuid.uuid4(), organization=organization, account_id=account_id,
+                    id=task_id, organization=organization, account_id=account_id,
                     owner_id=owner_id if owner_id is not None else fallback.get(account_id),
                     title=f"T-{days}: renewal of {name[:100]} on {renewal_date.isoformat()} — "
                           f"{_checkpoint_action(days)}",
@@ -779,30 +782,29 @@ def renewal_checkpoint_sweep(*, as_of: dt.date) -> int:
                 )
             Task.objects.bulk_create(list(tasks.values()), ignore_conflicts=True)
             inserted = set(Task.objects.filter(pk__in=[t.pk for t in tasks.values()]).values_list("pk", flat=True))
-            skipped = [t for t in tasks.values() if t.pk not in inserted]
-            existing = {}
+            skipped = {hit_id: t for hit_id, t in tasks.items() if t.pk not in inserted}
             if skipped:
                 existing = {
                     (account_id, reason): task_id
                     for task_id, account_id, reason in Task.objects.filter(
-                        type=TaskType.RENEWAL, status__in=ACTIVE_STATUSES, reason__in={t.reason for t in skipped},
-                        account_id__in={t.account_id for t in skipped},
+                        type=TaskType.RENEWAL, status__in=ACTIVE_STATUSES,
+                        reason__in={t.reason for t in skipped.values()},
+                        account_id__in={t.account_id for t in skipped.values()},
                     ).values_list("id", "account_id", "reason")
                 }
-            hit_rows = []
-            for hit_id, task in tasks.items():
-                (renewal_id, *_), days = hits[hit_id]
-                task_id = task.pk if task.pk in inserted else existing.get((task.account_id, task.reason))
-                hit_rows.append(RenewalCheckpointHit(id=hit_id, organization=organization, renewal_id=renewal_id,
-                                                     days_before=days, task_id=task_id, created_at=now))
-            _bulk_update_locked_rows(RenewalCheckpointHit, hit_rows, ["task"])
-            AuditEvent.objects.bulk_create([
-                AuditEvent(organization=organization, action="task.create", object_type="task", object_id=str(task.pk),
-                           object_repr=task.title[:200], created_at=now,
-                           after={"reason": task.reason, "owner": task.owner_id, "due_on": str(task.due_on),
-                                  "source": TaskSource.RULE})
-                for task in tasks.values() if task.pk in inserted
-            ], batch_size=WRITE_BATCH)
+                hits = {hit_id: (row, days) for hit_id, _task_id, row, days in planned}
+                _bulk_update_locked_rows(RenewalCheckpointHit, [
+                    RenewalCheckpointHit(id=hit_id, organization=organization, renewal_id=hits[hit_id][0][0],
+                                         days_before=hits[hit_id][1], created_at=now,
+                                         task_id=existing.get((task.account_id, task.reason)))
+                    for hit_id, task in skipped.items()
+                ], ["task"])
+            # One audit event per batch: the rule's run, with the tasks it raised.
+            AuditEvent.objects.create(
+                organization=organization, action="renewal.checkpoint_sweep", object_type="task", object_id="",
+                object_repr=f"{len(inserted)} renewal checkpoint tasks", created_at=now,
+                after={"as_of": as_of.isoformat(), "raised": len(mine), "tasks": sorted(str(i) for i in inserted)},
+            )
             raised += len(mine)
     return raised
 
