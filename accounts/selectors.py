@@ -62,7 +62,7 @@ def account_list(
     if owner_ids is not None:
         qs = qs.filter(owner_id__in=owner_ids)
     if search:
-        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search) | Q(external_id__iexact=search))
+        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search) | Q(external_id=search))
     if tiers:
         qs = qs.filter(tier__in=tiers)
     if stages:
@@ -72,8 +72,15 @@ def account_list(
     if renewal_within_days is not None and today is not None:
         qs = qs.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within_days))
     fields = ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"])
-    first = F(fields[0]).desc(nulls_last=True) if descending else F(fields[0]).asc(nulls_last=True)
-    return qs.order_by(first, *fields[1:], "id")
+    return qs.order_by(_ordering(fields[0], descending), *fields[1:], "id")
+
+
+def _ordering(field: str, descending: bool):
+    """Empty dates sink to the bottom either way; non-null columns keep plain ASC/DESC so PostgreSQL can
+    walk their (organization, column) index backwards instead of sorting the whole tenant."""
+    if Account._meta.get_field(field).null:
+        return F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+    return F(field).desc() if descending else F(field).asc()
 
 
 @dataclass(frozen=True)
