@@ -4,7 +4,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from accounts.models import OwnerAssignment
 from csops.tenancy.context import tenant_context
@@ -15,6 +15,7 @@ from renewals.models import Renewal, RenewalCheckpoint, RenewalCheckpointHit, Re
 from renewals.services import renewal_checkpoint_sweep, renewal_checkpoints_for
 from renewals.tasks import renewals_daily
 from tests.factories import AccountFactory
+from tests.integration.conftest import require_services
 
 D = dt.date
 RENEWAL_DAY = D(2026, 9, 30)
@@ -144,9 +145,10 @@ def test_renewals_daily_task_syncs_and_sweeps_idempotently(world, tenant):
                       "accounts_arr_changed": 0}
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL")
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_sweeps_raise_each_checkpoint_once(world):
+    require_services()  # real concurrency needs PostgreSQL; in CI a missing database fails, never skips
     with tenant_context(world.org):
         renewal_checkpoints_for(world.org)
         for _ in range(50):
