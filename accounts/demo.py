@@ -51,7 +51,7 @@ DEFAULT_SEED = 42
 TIERS = (Tier.ENTERPRISE, Tier.MID_MARKET, Tier.SMB, Tier.TECH_TOUCH)
 ENT, MM, SMB, TT = range(4)
 TIER_MIX = (0.05, 0.20, 0.45, 0.30)
-# ARR per tier: log-normal around a median, clipped to the tier's band, rounded to a price step (USD/EUR)
+# ARR per tier: log-normal around a median, redrawn into the tier's band, rounded down to a price step
 ARR_MEDIAN = (320_000, 62_000, 12_000, 1_800)
 ARR_SIGMA = (0.6, 0.45, 0.5, 0.55)
 ARR_BAND = ((150_000, 1_200_000), (30_000, 150_000), (5_000, 30_000), (500, 5_000))
