@@ -15,11 +15,19 @@ class EmbeddedScheduler(threading.Thread):
     def __init__(self, app):
         super().__init__(name="csops-embedded-scheduler", daemon=True)
         self.app = app
-        app.loader.import_default_modules()  # autodiscovery is lazy; the schedule names tasks by import path
+        self._tasks_loaded = False
         now = timezone.now()
         self.last_run = dict.fromkeys(app.conf.beat_schedule, now)
 
+    def _load_tasks(self) -> None:
+        # Autodiscovery is lazy and the schedule names tasks by import path. Not in __init__: the scheduler
+        # starts from AppConfig.ready(), and Celery's Django fixup would call django.setup() re-entrantly.
+        if not self._tasks_loaded:
+            self.app.loader.import_default_modules()
+            self._tasks_loaded = True
+
     def run_due(self) -> list[str]:
+        self._load_tasks()
         ran = []
         for name, entry in self.app.conf.beat_schedule.items():
             schedule = entry["schedule"]
@@ -35,7 +43,7 @@ class EmbeddedScheduler(threading.Thread):
         return ran
 
     def run(self):  # pragma: no cover - the loop itself; run_due is tested
-        logger.info("embedded scheduler started: %s", ", ".join(self.last_run))
+        logger.warning("embedded scheduler started (no REDIS_URL): %s", ", ".join(self.last_run))
         while True:
             time.sleep(TICK_SECONDS)
             self.run_due()

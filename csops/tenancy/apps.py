@@ -16,7 +16,7 @@ class TenancyConfig(AppConfig):
 
         post_migrate.connect(on_post_migrate, dispatch_uid="csops_rls_policies")
         # Only the dev server's serving process (not the autoreloader parent, tests or other commands).
-        if "runserver" in sys.argv and os.environ.get("RUN_MAIN") == "true":
+        if "runserver" in sys.argv and (os.environ.get("RUN_MAIN") == "true" or "--noreload" in sys.argv):
             from csops.embedded import start_if_embedded
 
             start_if_embedded()
