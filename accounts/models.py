@@ -24,6 +24,15 @@ class LifecycleStage(models.TextChoices):
     CHURNED = "churned", "Churned"
 
 
+class HealthBand(models.TextChoices):
+    """The account's current health band (kept in step with its latest health snapshot by the health app)."""
+
+    HEALTHY = "healthy", "Healthy"
+    STABLE = "stable", "Stable"
+    AT_RISK = "at_risk", "At risk"
+    UNKNOWN = "unknown", "No score"
+
+
 class Account(TenantModel):
     """A customer of the tenant."""
 
@@ -47,6 +56,12 @@ class Account(TenantModel):
     renewal_date = models.DateField(null=True, blank=True)
     # Denormalised by touchpoint_log so list pages sort and filter without scanning the timeline.
     last_touchpoint_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Denormalised by the health app from the latest snapshot, so lists filter and sort by health cheaply.
+    health_score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True, editable=False)
+    health_band = models.CharField(
+        max_length=16, choices=HealthBand.choices, default=HealthBand.UNKNOWN, editable=False
+    )
+    health_as_of = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -65,6 +80,8 @@ class Account(TenantModel):
             models.Index(fields=["organization", "arr"]),
             models.Index(fields=["organization", "renewal_date"]),
             models.Index(fields=["organization", "tier", "lifecycle_stage"]),
+            models.Index(fields=["organization", "health_band"]),
+            models.Index(fields=["organization", "health_score"]),
         ]
 
     def __str__(self) -> str:
@@ -198,3 +215,124 @@ class ImportBatch(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
+
+
+# --- Raw customer signals (ARCHITECTURE.md: accounts holds them; the health app reads them) -------------
+
+
+class UsageRecord(TenantModel):
+    """One day of one product-usage metric for an account (e.g. active_users, licensed_seats, logins).
+
+    The natural key (account, metric, date) is the idempotency key: a row sent again with the same value
+    changes nothing, with a new value it corrects the day. Millions of rows a month, never addressed by URL:
+    a bigint key keeps the table and its indexes small.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(help_text="The day the usage happened, in the organization's timezone.")
+    metric = models.CharField(max_length=64)
+    value = models.FloatField(validators=[MinValueValidator(0)])
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "account", "metric", "date"], name="usage_unique_account_metric_day",
+                violation_error_message="This account already has a value for this metric on this day.",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.metric}={self.value:g} on {self.date}"
+
+
+class SurveyKind(models.TextChoices):
+    NPS = "nps", "NPS (0–10)"
+    CSAT = "csat", "CSAT (1–5)"
+    CES = "ces", "CES (1–7)"
+
+
+SURVEY_SCALES = {SurveyKind.NPS: (0, 10), SurveyKind.CSAT: (1, 5), SurveyKind.CES: (1, 7)}
+
+
+class SurveyResponse(TenantModel):
+    """One survey answer. `external_id` (the survey tool's response id) makes ingestion idempotent."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="survey_responses")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    external_id = models.CharField(max_length=100, help_text="The response's id in your survey tool; unique.")
+    kind = models.CharField(max_length=8, choices=SurveyKind.choices)
+    score = models.PositiveSmallIntegerField()
+    responded_at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-responded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"], name="survey_unique_external_id",
+                violation_error_message="A survey response with this id was already received.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="nps", score__lte=10) | Q(kind="csat", score__gte=1, score__lte=5)
+                           | Q(kind="ces", score__gte=1, score__lte=7)),
+                name="survey_score_in_scale",
+                violation_error_message="The score is outside the survey's scale (NPS 0–10, CSAT 1–5, CES 1–7).",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "account", "responded_at"]),
+            models.Index(fields=["organization", "responded_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.score}"
+
+
+class TicketPriority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class TicketStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    SOLVED = "solved", "Solved"
+    CLOSED = "closed", "Closed"
+
+
+class SupportTicket(TenantModel):
+    """A support ticket from the help desk. Sent again with the same `external_id`, it is updated in place
+    (tickets change state); sent again unchanged, it is ignored."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="support_tickets")
+    external_id = models.CharField(max_length=100, help_text="The ticket's id in your help desk; unique.")
+    subject = models.CharField(max_length=300, blank=True)
+    priority = models.CharField(max_length=8, choices=TicketPriority.choices, default=TicketPriority.NORMAL)
+    status = models.CharField(max_length=8, choices=TicketStatus.choices, default=TicketStatus.OPEN)
+    escalated = models.BooleanField(default=False)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"], name="ticket_unique_external_id",
+                violation_error_message="A ticket with this id already exists.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "account", "opened_at"]),
+            models.Index(fields=["organization", "opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.external_id

@@ -8,6 +8,9 @@ org_ui = [
     path("", include("accounts.urls")),
     path("tasks/", include("playbooks.urls")),
     path("renewals/", include("renewals.urls")),
+    path("health/", include("health.urls")),
+    path("reports/dashboard/", include("reporting.urls_dashboard")),
+    path("reports/", include("reporting.urls")),
     path("settings/", include("csops.tenancy.urls")),
 ]
 
@@ -15,6 +18,7 @@ org_api = [
     path("", include("accounts.api.urls")),
     path("", include("playbooks.api.urls")),
     path("", include("renewals.api.urls")),
+    path("", include("health.api.urls")),
 ]
 
 urlpatterns = [

@@ -98,3 +98,71 @@ class TaskFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Follow up {n}")
     type = TaskType.ACTIVITY
     due_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=3))
+
+
+# --- Health (snapshots, pulses) -------------------------------------------------------------------------------
+
+
+def _published_default_version(organization):
+    from csops.tenancy.context import tenant_context
+    from health.models import HealthModelVersion, VersionStatus
+    from health.services.models import health_model_ensure_default
+
+    with tenant_context(organization):
+        model = health_model_ensure_default(organization=organization)
+        return HealthModelVersion.objects.get(model=model, status=VersionStatus.PUBLISHED)
+
+
+def snapshot_components(score: float, *, missing: tuple[str, ...] = ()) -> list[dict]:
+    """Stored components of a snapshot scoring ``score``: usage drags it down, the rest sits at ``score``-ish;
+    the components named in ``missing`` have no input (their weight redistributed over the others)."""
+    specs = [("usage_trend", "usage_trend", "Usage trend", 40.0, 0.55), ("nps", "nps", "NPS", 30.0, 40.0),
+             ("csm_pulse", "csm_pulse", "CSM pulse", 30.0, 2.0)]
+    present = [s for s in specs if s[0] not in missing]
+    total_weight = sum(s[3] for s in present) or 1.0
+    rows = []
+    for key, kind, label, weight, raw in specs:
+        if key in missing:
+            rows.append({"component": key, "kind": kind, "label": label, "raw_value": None, "score": None,
+                         "weight": weight, "effective_weight": 0.0, "contribution": 0.0, "missing": True,
+                         "observed_on": None})
+            continue
+        effective = weight * 100.0 / total_weight
+        component_score = max(0.0, min(100.0, score - 20.0)) if key == "usage_trend" else min(100.0, score + 10.0)
+        rows.append({"component": key, "kind": kind, "label": label, "raw_value": raw, "score": component_score,
+                     "weight": weight, "effective_weight": effective,
+                     "contribution": component_score * effective / 100.0, "missing": False,
+                     "observed_on": "2026-11-01"})
+    return rows
+
+
+class HealthSnapshotFactory(factory.django.DjangoModelFactory):
+    """A day's snapshot of an account, scored by its organization's published default model."""
+
+    class Meta:
+        model = "health.HealthSnapshot"
+
+    account = factory.SubFactory(AccountFactory)
+    organization = factory.SelfAttribute("account.organization")
+    date = factory.LazyFunction(timezone.localdate)
+    model_version = factory.LazyAttribute(lambda o: _published_default_version(o.organization))
+    score = Decimal("62.0")
+    band = factory.LazyAttribute(
+        lambda o: "unknown" if o.score is None else "healthy" if o.score >= 70 else "at_risk" if o.score < 40
+        else "stable")
+    components = factory.LazyAttribute(lambda o: snapshot_components(float(o.score or 0)))
+    missing = factory.LazyAttribute(lambda o: [c["component"] for c in o.components if c["missing"]])
+    top_detractor = "usage_trend"
+    why_changed = "Usage trend fell from 72 to 31 (usage at 95% → 55% of the prior period)"
+
+
+class PulseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "health.Pulse"
+
+    account = factory.SubFactory(AccountFactory)
+    organization = factory.SelfAttribute("account.organization")
+    value = "good"
+    reason = "Great QBR, expansion in sight."
+    valid_days = 30
+    recorded_at = factory.LazyFunction(timezone.now)

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "accounts",
     "playbooks",
     "renewals",
+    "health",
+    "reporting",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csops.tenancy.middleware.TenantMiddleware",
+    "reporting.middleware.UserActivityMiddleware",  # after the tenant: records tool adoption once a day
 ]
 
 ROOT_URLCONF = "csops.urls"
@@ -185,6 +188,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets sharing a field name ("kind", "status") across models get a name of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "HealthAlertKindEnum": "health.models.AlertKind",
+        "SlackDeliveryStatusEnum": "health.models.DeliveryStatus",
+        "SurveyKindEnum": "accounts.models.SurveyKind",
+        "TicketPriorityEnum": "accounts.models.TicketPriority",
+        "TicketStatusEnum": "accounts.models.TicketStatus",
+    },
 }
 
 LOGGING = {

@@ -1,6 +1,7 @@
 import uuid
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -27,6 +28,18 @@ class Organization(models.Model):
     reporting_currency = models.CharField(max_length=3, default="USD")
     fiscal_year_start_month = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    slack_webhook_url = models.URLField(
+        "Slack incoming-webhook URL", max_length=500, blank=True,
+        help_text="Alerts are posted here. Empty: alerts are only recorded in the delivery log.",
+    )
+    health_run_hour = models.PositiveSmallIntegerField(
+        default=6, validators=[MaxValueValidator(23)],
+        help_text="Local hour (0–23) at which the daily health recompute runs.",
+    )
+    health_drop_alert_points = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Alert when an account's score falls by more than this many points in 7 days.",
     )
     created_at = models.DateTimeField(default=djtz.now, editable=False)
 
@@ -252,3 +265,22 @@ class AuditEvent(TenantModel):
         if self.actor_token_id:
             return f"API token {self.actor_token}" if self.actor_token else "API token (deleted)"
         return str(self.actor_user) if self.actor_user else "system"
+
+
+class Notification(TenantModel):
+    """An in-app notification for one user (the bell in the header): alerts, assignments, reminders."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True, help_text="Where clicking the notification leads.")
+    created_at = models.DateTimeField(default=djtz.now, editable=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "user", "read_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.title
