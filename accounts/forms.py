@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from .models import Account, Contact, LifecycleStage, Tier, TouchpointKind
+from .models import Account, Contact, HealthBand, LifecycleStage, Tier, TouchpointKind
 
 
 class OwnerChoiceField(forms.ModelChoiceField):
@@ -34,6 +34,7 @@ class AccountFilterForm(forms.Form):
     renewal = forms.ChoiceField(required=False, choices=[("", "Any renewal"), ("30", "Renews ≤ 30 days"),
                                                          ("90", "Renews ≤ 90 days"), ("180", "Renews ≤ 180 days")])
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[("", "All owners")])
+    band = forms.ChoiceField(required=False, choices=[("", "Any health"), *HealthBand.choices])
     sort = forms.CharField(required=False)
     desc = forms.BooleanField(required=False)
 

@@ -13,8 +13,9 @@ from csops.tenancy.services import Actor
 
 from ..models import ImportStatus
 from . import services
-from .columns import COLUMNS, MAX_ROWS
+from .columns import MAX_ROWS
 from .forms import MAX_UPLOAD_BYTES, ImportUploadForm
+from .kinds import ACCOUNTS, import_kind, import_kinds
 from .parsing import template_rows
 from .selectors import (
     import_batch_get,
@@ -43,13 +44,14 @@ def _file_stem(batch) -> str:
 @org_view(admin=True)
 @require_http_methods(["GET", "HEAD", "POST"])
 def import_start(request, org_slug):
+    kind = _kind_from(request)
     if request.method == "POST":
         form = ImportUploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             batch = services.import_validate(
                 organization=request.organization, actor=Actor.from_request(request), file_name=upload.name,
-                data=upload.read(),
+                data=upload.read(), kind=form.cleaned_data["kind"],
             )
             if services.import_blocking_reason(batch):
                 messages.warning(request, f"Checked {batch.file_name}: it has problems, see the report below. "
@@ -59,15 +61,30 @@ def import_start(request, org_slug):
                                           "Nothing is imported until you confirm.")
             return redirect("accounts:import_detail", org_slug=org_slug, batch_id=batch.pk)
     else:
-        form = ImportUploadForm()
+        form = ImportUploadForm(initial={"kind": kind.key})
     page = Paginator(import_batch_list(), HISTORY_PER_PAGE).get_page(request.GET.get("page"))
+    kinds = import_kinds()
+    labels = {k.key: k.label for k in kinds}
+    page.object_list = list(page.object_list)
+    for batch in page.object_list:
+        batch.kind_label = labels.get(batch.kind, batch.kind)
     return render(request, "accounts/import.html", {
-        "form": form, "page": page, "columns": COLUMNS, "max_rows": MAX_ROWS, "max_upload_bytes": MAX_UPLOAD_BYTES,
+        "form": form, "page": page, "columns": kind.columns, "max_rows": MAX_ROWS, "max_upload_bytes": MAX_UPLOAD_BYTES,
+        "kind": kind, "kinds": kinds,
     })
+
+
+def _kind_from(request):
+    """The kind of file a page is about: ?type=<kind> (the accounts format when absent or unknown)."""
+    return import_kind(request.GET.get("type")) or import_kind(ACCOUNTS)
 
 
 @org_view(admin=True)
 def import_template(request, org_slug):
+    kind = _kind_from(request)
+    if kind.template is not None:
+        header, rows = kind.template(organization=request.organization)
+        return csv_response(f"{kind.key}-import-template.csv", header, rows)
     owner = organization_csms(organization=request.organization).first()
     header, rows = template_rows(owner.email if owner else "csm@yourcompany.example")
     return csv_response("accounts-import-template.csv", header, rows)
@@ -81,8 +98,11 @@ def import_detail(request, org_slug, batch_id):
     page = Paginator(row_issues, ISSUES_PER_PAGE).get_page(request.GET.get("page"))
     commit_event = import_commit_event(batch=batch) if batch.status == ImportStatus.COMMITTED else None
     is_open = batch.status == ImportStatus.VALIDATED
+    kind = import_kind(batch.kind) or import_kind(ACCOUNTS)
+    summary = (commit_event.after or {}) if commit_event else {}
     return render(request, "accounts/import_detail.html", {
-        "batch": batch,
+        "batch": batch, "kind": kind,
+        "kind_summary": kind.describe(summary) if kind.describe is not None and summary else "",
         "file_errors": [e for e in file_issues if e.get("level", "error") == "error"],
         "file_warnings": [e for e in file_issues if e.get("level") == "warning"],
         "page": page,
@@ -120,6 +140,12 @@ def import_commit(request, org_slug, batch_id):
         messages.error(request, " ".join(exc.messages))
     else:
         rejected = f" {batch.error_rows} rejected row(s) were left out." if batch.only_valid_rows else ""
+        kind = import_kind(batch.kind)
+        if kind is not None and kind.describe is not None:
+            summary = import_commit_event(batch=batch)
+            messages.success(request, f"Imported {batch.file_name}: "
+                                      f"{kind.describe((summary.after or {}) if summary else {})}{rejected}")
+            return redirect("accounts:import_detail", org_slug=org_slug, batch_id=batch.pk)
         messages.success(
             request,
             f"Imported {batch.file_name}: {batch.created_count} account(s) created, {batch.updated_count} updated; "

@@ -11,7 +11,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from accounts.imports.selectors import import_rejected_rows, import_report_rows
+from accounts.imports.kinds import ACCOUNTS, import_kind
+from accounts.imports.selectors import import_commit_event, import_rejected_rows, import_report_rows
 from accounts.imports.services import import_blocking_reason, import_commit, import_discard, import_validate
 from csops.exports import write_csv
 from csops.tenancy.context import tenant_context
@@ -23,6 +24,7 @@ SHOWN_PROBLEMS = 20
 
 class Command(BaseCommand):
     help = "Import accounts and contacts from a CSV file into one organization (validate, then commit)."
+    kind = ACCOUNTS  # the import kind (accounts/imports/kinds.py); other apps' commands subclass this one
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path to the CSV file (the format of the import page's template).")
@@ -46,7 +48,7 @@ class Command(BaseCommand):
             with tqdm(total=max(data.count(b"\n"), 1), unit="rows", desc="Validating", file=progress_stream,
                       leave=False) as bar:
                 batch = import_validate(organization=organization, actor=actor, file_name=path.name, data=data,
-                                        progress=bar.update)
+                                        progress=bar.update, kind=self.kind)
             self._report(batch, path)
             reason = import_blocking_reason(batch, only_valid_rows=options["only_valid"])
             if options["dry_run"] or reason:
@@ -68,6 +70,14 @@ class Command(BaseCommand):
                 batch = import_commit(batch=batch, actor=actor, only_valid_rows=options["only_valid"],
                                       progress=on_progress)
         left_out = f" {batch.error_rows} row(s) with errors were left out." if batch.only_valid_rows else ""
+        kind = import_kind(self.kind)
+        if kind.describe is not None:
+            with tenant_context(organization):
+                event = import_commit_event(batch=batch)
+            self.stdout.write(self.style.SUCCESS(
+                f"Imported {batch.valid_rows} row(s) into {organization.slug}: "
+                f"{kind.describe((event.after or {}) if event else {})}{left_out}"))
+            return
         self.stdout.write(self.style.SUCCESS(
             f"Imported {batch.valid_rows} row(s) into {organization.slug}: {batch.created_count} account(s) created, "
             f"{batch.updated_count} updated; {batch.contacts_created} contact(s) created, "

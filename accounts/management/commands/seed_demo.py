@@ -25,6 +25,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS,
                             help=f"Northwind's number of accounts (default {DEFAULT_ACCOUNTS}; CSMs scale as N/200)")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000",
+                            help="where the demo will be served, for the printed logins (make demo passes HOST:PORT)")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
         parser.add_argument("--if-empty", action="store_true",
                             help="do nothing (but print the logins) when the demo organization already exists")
@@ -49,7 +51,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if options["if_empty"] and Organization.objects.filter(slug="northwind").exists():
             self.stdout.write("The demo organization already exists: nothing to seed.")
-            self.stdout.write(logins_box())
+            self.stdout.write(logins_box(base_url=options["base_url"]))
             return
         if options["reset"]:
             started = time.perf_counter()
@@ -77,4 +79,4 @@ class Command(BaseCommand):
             phases = " · ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phase_seconds.items())
             self.stdout.write(f"  phases of {result.slug}: {phases}")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.perf_counter() - started:.1f} s."))
-        self.stdout.write(logins_box())
+        self.stdout.write(logins_box(base_url=options["base_url"]))
