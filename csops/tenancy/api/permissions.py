@@ -32,3 +32,32 @@ class IsOrgMember(permissions.BasePermission):
         if request.method not in permissions.SAFE_METHODS and not can_write:
             raise exceptions.PermissionDenied("This token or role is read-only.")
         return True
+
+
+class OpsAdminWrites(permissions.BasePermission):
+    """Configuration reserved to ops admins (health models…): every member reads, only ops admins write. A token
+    acts for the person who created it: it writes only if it is read-write (``IsOrgMember``, listed before this
+    class, checks that) and its creator is still an active ops admin of the organization.
+
+    On detail routes the check waits for the object (``has_object_permission``), so another organization's id
+    still answers 404 before anyone learns they could not have written it."""
+
+    message = "Only ops admins can change this."
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS or getattr(view, "detail", False):
+            return True
+        return self._may_write(request)
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in permissions.SAFE_METHODS or self._may_write(request)
+
+    @staticmethod
+    def _may_write(request) -> bool:
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        if token is None:
+            membership = getattr(request, "membership", None)
+            return membership is not None and membership.is_admin
+        creator = token.created_by
+        membership = membership_for(user=creator, organization=request.organization) if creator else None
+        return membership is not None and membership.is_admin
