@@ -1,7 +1,9 @@
 """The renewal forecast: the ONE place METRICS.md's renewal numbers ("Renewals") are computed.
 
-Everything is SQL aggregates over the renewals dated in a period [start, end_exclusive) — three queries
-(totals; by forecast category; by risk reason) whatever the number of renewals, no Python loop over rows.
+Everything is ONE grouped SQL aggregate over the renewals dated in a period [start, end_exclusive): the
+renewals are grouped by (open/closed, category, risk reason, health band at risk, outcome, band at close) —
+a few dozen groups whatever the number of renewals — and every total and breakdown is a sum over those
+groups. No Python loop over renewals.
 
 Definitions (METRICS.md, "Renewals"):
 - **Renewals due** = Σ target of the renewals dated in the period (open and closed).
@@ -14,8 +16,11 @@ Definitions (METRICS.md, "Renewals"):
        renewed, and 75 % is the "likely" weight: the forecast neither assumes every silent account renews
        nor writes it off.
 - **At-risk ARR** = Σ target of open renewals in category "at risk" OR whose account's health band is at
-  risk (`at_risk_account_ids`) — each renewal counted once even when both say so; `at_risk_count` is the
-  number of those renewals.
+  risk (Account.health_band, the current band; or `at_risk_account_ids` when given) — each renewal counted
+  once even when both say so; `at_risk_count` is the number of those renewals. `at_risk_split` breaks it
+  down: category only / health band only / both (the three add up to the total).
+- Closed renewals by the account's health band when they closed (Renewal.health_band_at_close): how many
+  renewed, Σ target, Σ final — whether the band predicted the outcome.
 - Over the CLOSED renewals of the period ("closed to date"): **gross renewal rate** = Σ min(final, target)
   ÷ Σ target, **net renewal rate** = Σ final ÷ Σ target, **logo renewal rate** = renewals renewed (renewed,
   upsell or downsell) ÷ renewals closed; churned counts as not renewed. None when nothing is closed.
@@ -33,8 +38,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import BigIntegerField, BooleanField, Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, Least
+
+from accounts.models import HealthBand
 
 from . import ledger
 from .models import RENEWED_OUTCOMES, ForecastCategory, Renewal, RenewalStage, RiskReason
@@ -49,8 +56,8 @@ DEFAULT_PROBABILITY: dict[str | None, int] = {
     None: 75,
 }
 NO_CATEGORY = "none"  # the key of "no category called yet" in `by_category`
+AT_RISK_ANY = "at_risk_any"  # pipeline filter: at risk by category OR health band (what at-risk ARR counts)
 
-_OPEN = ~Q(stage=RenewalStage.CLOSED)
 _CLOSED = Q(stage=RenewalStage.CLOSED)
 _ZERO = Value(0, output_field=BigIntegerField())
 
@@ -62,6 +69,34 @@ class ForecastBucket:
     count: int
     target_arr: Decimal  # Σ target of the open renewals in the bucket
     expected_arr: Decimal  # Σ expected ARR (the forecast contribution) of the same renewals
+
+
+AT_RISK_CATEGORY_ONLY, AT_RISK_HEALTH_ONLY, AT_RISK_BOTH = "category", "health", "both"
+AT_RISK_LABELS = {
+    AT_RISK_CATEGORY_ONLY: "Category only (health band not at risk)",
+    AT_RISK_HEALTH_ONLY: "Health band only (not called at risk)",
+    AT_RISK_BOTH: "Both category and health band",
+}
+
+
+@dataclass(frozen=True)
+class AtRiskBucket:
+    key: str  # AT_RISK_CATEGORY_ONLY, AT_RISK_HEALTH_ONLY or AT_RISK_BOTH
+    label: str
+    count: int
+    target_arr: Decimal
+    expected_arr: Decimal
+
+
+@dataclass(frozen=True)
+class ClosedBandBucket:
+    key: str  # a HealthBand value, or "" (closed before the band was recorded)
+    label: str
+    closed_count: int
+    renewed_count: int
+    target_arr: Decimal
+    final_arr: Decimal
+    logo_renewal_rate: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -87,6 +122,8 @@ class ForecastSummary:
     logo_renewal_rate: Decimal | None
     by_category: list[ForecastBucket]
     by_risk_reason: list[ForecastBucket]
+    at_risk_split: list[AtRiskBucket]  # category only / health only / both: adds up to at_risk_arr
+    closed_by_health_band: list[ClosedBandBucket]  # closed renewals by the band at close
 
 
 def _expected_cent_percent():
@@ -114,16 +151,21 @@ def _money(cents: int | None) -> Decimal:
     return ledger.cents_to_decimal(int(cents or 0))
 
 
-def _at_risk_condition(at_risk_account_ids) -> Q:
-    condition = Q(forecast_category=ForecastCategory.AT_RISK)
+def _health_at_risk(at_risk_account_ids) -> Q:
+    """The renewal's account is at risk by health: its current band, or the ids given."""
     if at_risk_account_ids is None:
-        return condition
+        return Q(account__health_band=HealthBand.AT_RISK)
     if not isinstance(at_risk_account_ids, QuerySet):
         at_risk_account_ids = list(at_risk_account_ids.tolist() if hasattr(at_risk_account_ids, "tolist")
                                    else at_risk_account_ids)
         if not at_risk_account_ids:
-            return condition
-    return condition | Q(account_id__in=at_risk_account_ids)
+            return Q(pk__in=[])
+    return Q(account_id__in=at_risk_account_ids)
+
+
+def at_risk_q() -> Q:
+    """Open renewals counted in at-risk ARR (category at risk or the account's health band at risk)."""
+    return ~_CLOSED & (Q(forecast_category=ForecastCategory.AT_RISK) | _health_at_risk(None))
 
 
 def renewals_in_period(*, start: dt.date, end_exclusive: dt.date, account_filter=None) -> QuerySet[Renewal]:
@@ -148,74 +190,99 @@ def forecast_for_period(
     at_risk_account_ids: QuerySet | Iterable | None = None,
 ) -> ForecastSummary:
     """The forecast board of a period: renewals due, forecast, at-risk ARR, breakdowns and closed-to-date
-    renewal rates (definitions in the module docstring). `at_risk_account_ids`: the accounts whose health
-    band is at risk (ids, a pandas Series/Index, or a queryset of ids); their open renewals count as at risk
-    once, together with those the CSM put in the at-risk category. Runs in the current tenant context."""
+    renewal rates (definitions in the module docstring). Health at risk = the account's current health band
+    is at risk, unless `at_risk_account_ids` (ids, a pandas Series/Index, or a queryset of ids) names the
+    accounts instead. Their open renewals count as at risk once, together with those the CSM put in the
+    at-risk category. One query; runs in the current tenant context."""
     qs = renewals_in_period(start=start, end_exclusive=end_exclusive, account_filter=account_filter)
     target, final = cents_of("target_arr"), Coalesce(cents_of("final_arr"), _ZERO)
-    expected = _expected_cent_percent()
-    at_risk = _OPEN & _at_risk_condition(at_risk_account_ids)
-    totals = qs.aggregate(
-        renewals_count=Count("id"),
-        due=Sum(target),
-        open_count=Count("id", filter=_OPEN),
-        open_target=Sum(target, filter=_OPEN),
-        open_expected=Sum(expected, filter=_OPEN),
-        closed_count=Count("id", filter=_CLOSED),
-        closed_target=Sum(target, filter=_CLOSED),
-        closed_final=Sum(final, filter=_CLOSED),
-        closed_kept=Sum(Least(final, target), filter=_CLOSED),
-        renewed_count=Count("id", filter=_CLOSED & Q(outcome__in=RENEWED_OUTCOMES)),
-        churned_count=Count("id", filter=_CLOSED & ~Q(outcome__in=RENEWED_OUTCOMES)),
-        at_risk=Sum(target, filter=at_risk),
-        at_risk_count=Count("id", filter=at_risk),
+    groups = list(
+        qs.annotate(
+            is_closed=Case(When(_CLOSED, then=Value(True)), default=Value(False), output_field=BooleanField()),
+            health_risk=Case(When(_health_at_risk(at_risk_account_ids), then=Value(True)), default=Value(False),
+                             output_field=BooleanField()),
+        )
+        .values("is_closed", "forecast_category", "risk_reason", "health_risk", "outcome", "health_band_at_close")
+        .annotate(n=Count("id"), target_cents=Sum(target), expected_cp=Sum(_expected_cent_percent()),
+                  final_cents=Sum(final), kept_cents=Sum(Least(final, target)))
+        .order_by()
     )
+    open_groups = [g for g in groups if not g["is_closed"]]
+    closed_groups = [g for g in groups if g["is_closed"]]
 
-    def buckets(field: str, choices, none_key: str | None) -> list[ForecastBucket]:
-        grouped = {
-            row[field]: row
-            for row in qs.filter(_OPEN).values(field).annotate(
-                n=Count("id"), target_cents=Sum(target), expected_cp=Sum(expected)
-            )
-        }
+    def total(rows, key: str) -> int:
+        return sum(int(r[key] or 0) for r in rows)
+
+    def buckets(field: str, choices, none_key) -> list[ForecastBucket]:
         out = []
         for key, label in choices:
-            row = grouped.get(None if key == none_key else key, {})
-            out.append(ForecastBucket(
-                key=key, label=str(label), count=row.get("n", 0), target_arr=_money(row.get("target_cents")),
-                expected_arr=_cents(row.get("expected_cp")),
-            ))
+            wanted = None if key == none_key else key
+            rows = [g for g in open_groups if g[field] == wanted]
+            out.append(ForecastBucket(key=key, label=str(label), count=total(rows, "n"),
+                                      target_arr=_money(total(rows, "target_cents")),
+                                      expected_arr=_cents(total(rows, "expected_cp"))))
         return out
+
+    by_category_risk = [g for g in open_groups if g["forecast_category"] == ForecastCategory.AT_RISK]
+    split_rows = {
+        AT_RISK_CATEGORY_ONLY: [g for g in by_category_risk if not g["health_risk"]],
+        AT_RISK_HEALTH_ONLY: [g for g in open_groups
+                              if g["health_risk"] and g["forecast_category"] != ForecastCategory.AT_RISK],
+        AT_RISK_BOTH: [g for g in by_category_risk if g["health_risk"]],
+    }
+    at_risk_split = [
+        AtRiskBucket(key=key, label=AT_RISK_LABELS[key], count=total(rows, "n"),
+                     target_arr=_money(total(rows, "target_cents")), expected_arr=_cents(total(rows, "expected_cp")))
+        for key, rows in split_rows.items()
+    ]
+    renewed = [g for g in closed_groups if g["outcome"] in RENEWED_OUTCOMES]
+    by_band_at_close = []
+    for key, label in [*HealthBand.choices, ("", "Not recorded")]:
+        rows = [g for g in closed_groups if (g["health_band_at_close"] or "") == key]
+        if key in ("", HealthBand.UNKNOWN) and not rows:
+            continue
+        count = total(rows, "n")
+        renewed_here = total([g for g in rows if g["outcome"] in RENEWED_OUTCOMES], "n")
+        by_band_at_close.append(ClosedBandBucket(
+            key=key, label=str(label), closed_count=count, renewed_count=renewed_here,
+            target_arr=_money(total(rows, "target_cents")), final_arr=_money(total(rows, "final_cents")),
+            logo_renewal_rate=ledger._rate(renewed_here, count),
+        ))
 
     category_choices = [*ForecastCategory.choices, (NO_CATEGORY, "Not called")]
     risk_choices = [(key, label) for key, label in RiskReason.choices if key] + [("", "No risk reason")]
-    open_expected = _cents(totals["open_expected"])
-    closed_final = _money(totals["closed_final"])
-    due_cents = int(totals["due"] or 0)
+    open_expected = _cents(total(open_groups, "expected_cp"))
+    closed_final_cents = total(closed_groups, "final_cents")
+    closed_final = _money(closed_final_cents)
+    due_cents = total(groups, "target_cents")
     forecast = open_expected + closed_final
-    closed_target = int(totals["closed_target"] or 0)
+    closed_target = total(closed_groups, "target_cents")
+    closed_count = total(closed_groups, "n")
+    renewed_count = total(renewed, "n")
     return ForecastSummary(
         start=start,
         end_exclusive=end_exclusive,
-        renewals_count=totals["renewals_count"],
+        renewals_count=total(groups, "n"),
         renewals_due=_money(due_cents),
-        open_count=totals["open_count"],
-        open_target=_money(totals["open_target"]),
+        open_count=total(open_groups, "n"),
+        open_target=_money(total(open_groups, "target_cents")),
         open_expected=open_expected,
-        closed_count=totals["closed_count"],
+        closed_count=closed_count,
         closed_target=_money(closed_target),
         closed_final=closed_final,
         forecast=forecast,
         forecast_pct_of_due=ledger._rate(int(forecast * 100), due_cents),
-        at_risk_arr=_money(totals["at_risk"]),
-        at_risk_count=totals["at_risk_count"],
-        renewed_count=totals["renewed_count"],
-        churned_count=totals["churned_count"],
-        gross_renewal_rate=ledger._rate(int(totals["closed_kept"] or 0), closed_target),
-        net_renewal_rate=ledger._rate(int(totals["closed_final"] or 0), closed_target),
-        logo_renewal_rate=ledger._rate(totals["renewed_count"], totals["closed_count"]),
+        at_risk_arr=sum((b.target_arr for b in at_risk_split), Decimal("0.00")),
+        at_risk_count=sum(b.count for b in at_risk_split),
+        renewed_count=renewed_count,
+        churned_count=closed_count - renewed_count,
+        gross_renewal_rate=ledger._rate(total(closed_groups, "kept_cents"), closed_target),
+        net_renewal_rate=ledger._rate(closed_final_cents, closed_target),
+        logo_renewal_rate=ledger._rate(renewed_count, closed_count),
         by_category=buckets("forecast_category", category_choices, NO_CATEGORY),
         by_risk_reason=buckets("risk_reason", risk_choices, None),
+        at_risk_split=at_risk_split,
+        closed_by_health_band=by_band_at_close,
     )
 
 

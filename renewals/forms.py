@@ -5,7 +5,7 @@ from django import forms
 
 from accounts.models import Tier
 
-from .forecast import NO_CATEGORY
+from .forecast import AT_RISK_ANY, NO_CATEGORY
 from .models import ForecastCategory, RenewalOutcome, RenewalStage, RiskReason
 from .page_selectors import PRESETS, STATUSES
 
@@ -48,7 +48,8 @@ class PipelineFilterForm(SegmentFilterMixin):
     quarter = forms.DateField(required=False)
     team = forms.ChoiceField(required=False, choices=[("", "All teams")])
     category = forms.ChoiceField(required=False, choices=[("", "All categories"), *ForecastCategory.choices,
-                                                          (NO_CATEGORY, "Not called")])
+                                                          (NO_CATEGORY, "Not called"),
+                                                          (AT_RISK_ANY, "At risk: category or health")])
     status = forms.ChoiceField(required=False, choices=list(STATUSES.items()))
     sort = forms.CharField(required=False)
     desc = forms.BooleanField(required=False)

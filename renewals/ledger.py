@@ -191,27 +191,60 @@ def retention(lines_df: pd.DataFrame, start: dt.date, end: dt.date) -> Retention
     accounts new or reactivated after `start` are not in the cohort."""
     moves = movements(lines_df, start, end)
     cohort = moves[moves["r0_cents"] > 0]
-    r0 = cohort["r0_cents"].to_numpy(dtype="int64")
-    r1 = cohort["r1_cents"].to_numpy(dtype="int64")
+    totals = _cohort_totals(cohort["r0_cents"].to_numpy(dtype="int64"), cohort["r1_cents"].to_numpy(dtype="int64"),
+                            np.zeros(len(cohort), dtype="int64"), 1)
+    return _retention_result(totals, 0)
+
+
+def retention_by_group(lines_df: pd.DataFrame, start: dt.date, end: dt.date, group_of: pd.Series) -> dict:
+    """`retention` of many segments at once: {group: RetentionResult} for every group with a cohort.
+
+    `group_of` maps account_id → group key (a CSM, a team, a tier); accounts it does not map are left out.
+    One movements pass and one grouped sum whatever the number of groups — each result is exactly what
+    `retention` returns on that group's lines alone."""
+    moves = movements(lines_df, start, end)
+    keys = moves["account_id"].map(group_of)
+    cohort_mask = (moves["r0_cents"] > 0).to_numpy() & keys.notna().to_numpy()
+    codes, groups = pd.factorize(keys[cohort_mask])
+    totals = _cohort_totals(moves["r0_cents"].to_numpy(dtype="int64")[cohort_mask],
+                            moves["r1_cents"].to_numpy(dtype="int64")[cohort_mask], codes, len(groups))
+    return {group: _retention_result(totals, i) for i, group in enumerate(groups)}
+
+
+def _cohort_totals(r0: np.ndarray, r1: np.ndarray, codes: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Per group (codes 0…n−1) the integer sums retention is made of."""
+    def total(values) -> np.ndarray:
+        out = np.zeros(n, dtype="int64")
+        np.add.at(out, codes, np.asarray(values, dtype="int64"))  # integer sums: exact, unlike bincount's floats
+        return out
+
     churned = r1 == 0
     contracted = (r1 > 0) & (r1 < r0)
-    r0_total = int(r0.sum())
-    retained = int(np.minimum(r0, r1).sum())
-    grr = _rate(retained, r0_total)
-    logo_churn = _rate(int(churned.sum()), len(cohort))
+    return {
+        "cohort": total(np.ones(len(codes), dtype="int64")), "r0": total(r0), "r1": total(r1),
+        "kept": total(np.minimum(r0, r1)),
+        "churned": total(churned.astype("int64")), "churned_r0": total(np.where(churned, r0, 0)),
+        "contraction": total(np.where(contracted, r0 - r1, 0)), "expansion": total(np.maximum(r1 - r0, 0)),
+    }
+
+
+def _retention_result(totals: dict[str, np.ndarray], i: int) -> RetentionResult:
+    r0_total, cohort, churned = int(totals["r0"][i]), int(totals["cohort"][i]), int(totals["churned"][i])
+    grr = _rate(int(totals["kept"][i]), r0_total)
+    logo_churn = _rate(churned, cohort)
     return RetentionResult(
         grr=grr,
-        nrr=_rate(int(r1.sum()), r0_total),
+        nrr=_rate(int(totals["r1"][i]), r0_total),
         logo_churn_rate=logo_churn,
         logo_retention=_complement(logo_churn),
         gross_mrr_churn_rate=_complement(grr),
-        cohort_size=len(cohort),
-        churned_logos=int(churned.sum()),
+        cohort_size=cohort,
+        churned_logos=churned,
         r0_total=cents_to_decimal(r0_total),
-        r1_total=cents_to_decimal(r1.sum()),
-        churned_r0=cents_to_decimal(r0[churned].sum()),
-        contraction=cents_to_decimal((r0 - r1)[contracted].sum()),
-        expansion=cents_to_decimal(np.maximum(r1 - r0, 0).sum()),
+        r1_total=cents_to_decimal(totals["r1"][i]),
+        churned_r0=cents_to_decimal(totals["churned_r0"][i]),
+        contraction=cents_to_decimal(totals["contraction"][i]),
+        expansion=cents_to_decimal(totals["expansion"][i]),
     )
 
 

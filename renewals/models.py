@@ -206,6 +206,10 @@ class Renewal(TenantModel):
     notes = models.TextField(blank=True)
     outcome = models.CharField(max_length=16, choices=RenewalOutcome.choices, null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    health_band_at_close = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text="The account's health band when the renewal closed (empty: closed before it was recorded).",
+    )
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -19,7 +19,7 @@ from accounts.models import Account
 from csops.tenancy.models import Membership, Organization, Team
 
 from . import ledger
-from .forecast import NO_CATEGORY, renewals_in_period
+from .forecast import AT_RISK_ANY, NO_CATEGORY, at_risk_q, renewals_in_period
 from .models import Renewal, RenewalStage
 from .periods import Period, add_months, fiscal_year_bounds, quarter_bounds, trailing_twelve_months
 from .selectors import lines_frame, segment_account_ids
@@ -48,6 +48,14 @@ def team_choices() -> list[Team]:
     return list(Team.objects.order_by("name"))
 
 
+def default_team_id(*, membership) -> str | None:
+    """The team a manager's pipeline starts from (like the accounts list's "my team" scope): the team they
+    manage (the first by name if several), else their own team; None when they have neither."""
+    managed = Team.objects.filter(manager_id=membership.user_id).order_by("name").values_list("pk", flat=True).first()
+    team_id = managed or membership.team_id
+    return str(team_id) if team_id else None
+
+
 def team_user_ids(*, organization: Organization, team_id) -> list[int]:
     """Users of a team (its members and its manager): the owners a "team" filter covers."""
     team = Team.objects.filter(pk=team_id).first()
@@ -60,9 +68,9 @@ def team_user_ids(*, organization: Organization, team_id) -> list[int]:
     return sorted(ids)
 
 
-def segment_frame(segment: Segment) -> pd.DataFrame:
-    """The ledger's input for a segment: one query."""
-    return lines_frame(account_ids=segment.account_ids())
+def segment_frame(segment: Segment, *, uuids: bool = True) -> pd.DataFrame:
+    """The ledger's input for a segment: one query (`uuids=False`: opaque account ids, when none is shown)."""
+    return lines_frame(account_ids=segment.account_ids(), uuids=uuids)
 
 
 # ---------------------------------------------------------------- periods
@@ -242,7 +250,7 @@ def cohort_table(frame: pd.DataFrame, *, today: dt.date, fiscal_start_month: int
 
 def retention_page(*, segment: Segment, period: ChosenPeriod, grain: str, today: dt.date,
                    fiscal_start_month: int) -> RetentionPage:
-    frame = segment_frame(segment)
+    frame = segment_frame(segment, uuids=False)  # numbers only: the drill-down reads the accounts
     prev = previous_period(period.start, period.end)
     buckets = [
         WaterfallRow(p, ledger.waterfall(frame, p.start, p.end))
@@ -356,6 +364,8 @@ def pipeline_renewals(*, period: Period, segment: Segment, category: str = "", s
         qs = qs.filter(stage=RenewalStage.CLOSED)
     if category == NO_CATEGORY:
         qs = qs.filter(forecast_category__isnull=True)
+    elif category == AT_RISK_ANY:
+        qs = qs.filter(at_risk_q())
     elif category:
         qs = qs.filter(forecast_category=category)
     fields = PIPELINE_SORTS.get(sort, PIPELINE_SORTS["date"])
@@ -374,6 +384,10 @@ class PipelineTotals:
 def pipeline_totals(summary, *, category: str, status: str) -> PipelineTotals:
     """The totals line of a pipeline page, read off the forecast of the same period and segment
     (renewals/forecast.py computes every amount; this only picks the matching figures)."""
+    if category == AT_RISK_ANY:
+        note = "" if status == "open" else "At-risk totals cover open renewals only."
+        return PipelineTotals(summary.at_risk_count, summary.at_risk_arr,
+                              sum((b.expected_arr for b in summary.at_risk_split), Decimal("0.00")), note)
     if category:
         bucket = next((b for b in summary.by_category if b.key == category), None)
         if bucket is None:

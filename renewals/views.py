@@ -38,6 +38,7 @@ from .page_selectors import (
     ChosenPeriod,
     Segment,
     choose_period,
+    default_team_id,
     drill_rows,
     drilldown_moves,
     pipeline_period,
@@ -249,6 +250,11 @@ def pipeline(request, org_slug):
     if not request.GET and request.membership.role == Role.CSM:
         # A CSM starts from their own book; choosing "All CSMs" in the filter shows everyone's.
         return redirect(f"{request.path}?owner={request.user.pk}")
+    if not request.GET and request.membership.role == Role.MANAGER:
+        # A manager starts from their team's renewals; "All teams" in the filter shows everyone's.
+        team_id = default_team_id(membership=request.membership)
+        if team_id:
+            return redirect(f"{request.path}?team={team_id}")
     today = org.today()
     form, data, owners = _pipeline_form(request, PipelineFilterForm)
     window = data.get("window") or "90"

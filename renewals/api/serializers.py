@@ -90,10 +90,11 @@ class RenewalSerializer(serializers.ModelSerializer):
         fields = [
             "id", "account", "account_name", "owner_email", "renewal_date", "target_arr", "forecast_arr",
             "final_arr", "stage", "forecast_category", "probability", "risk_reason", "notes", "outcome",
-            "is_open", "closed_at", "closed_by_email", "created_at", "updated_at",
+            "is_open", "closed_at", "closed_by_email", "health_band_at_close", "created_at", "updated_at",
         ]
         read_only_fields = [
-            "id", "renewal_date", "target_arr", "final_arr", "outcome", "closed_at", "created_at", "updated_at",
+            "id", "renewal_date", "target_arr", "final_arr", "outcome", "closed_at", "health_band_at_close",
+            "created_at", "updated_at",
         ]
 
 
@@ -183,6 +184,24 @@ class ForecastBucketSerializer(serializers.Serializer):
     expected_arr = serializers.DecimalField(**MONEY)
 
 
+class AtRiskBucketSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True, help_text="category (only), health (only) or both")
+    label = serializers.CharField(read_only=True)
+    count = serializers.IntegerField(read_only=True)
+    target_arr = serializers.DecimalField(**MONEY)
+    expected_arr = serializers.DecimalField(**MONEY)
+
+
+class ClosedBandBucketSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True, help_text="The health band when closed; empty = not recorded.")
+    label = serializers.CharField(read_only=True)
+    closed_count = serializers.IntegerField(read_only=True)
+    renewed_count = serializers.IntegerField(read_only=True)
+    target_arr = serializers.DecimalField(**MONEY)
+    final_arr = serializers.DecimalField(**MONEY)
+    logo_renewal_rate = serializers.DecimalField(**RATE)
+
+
 class ForecastSerializer(serializers.Serializer):
     """The forecast board of a period (METRICS.md, "Renewals"; definitions in renewals/forecast.py)."""
 
@@ -207,3 +226,5 @@ class ForecastSerializer(serializers.Serializer):
     logo_renewal_rate = serializers.DecimalField(**RATE)
     by_category = ForecastBucketSerializer(many=True, read_only=True)
     by_risk_reason = ForecastBucketSerializer(many=True, read_only=True)
+    at_risk_split = AtRiskBucketSerializer(many=True, read_only=True)
+    closed_by_health_band = ClosedBandBucketSerializer(many=True, read_only=True)

@@ -160,7 +160,7 @@ class MetricViewSet(viewsets.ViewSet):
         if start is None:
             start, end, _label = trailing_twelve_months(org_today(request.organization))
         # One read of the lines serves both the retention numbers and the waterfall.
-        frame = lines_frame(account_ids=self._segment(query.validated_data))
+        frame = lines_frame(account_ids=self._segment(query.validated_data), uuids=False)
         body = {"start": start, "end": end, **asdict(ledger.retention(frame, start, end)),
                 "movements": asdict(ledger.waterfall(frame, start, end))}
         return Response(RetentionSerializer(body).data)

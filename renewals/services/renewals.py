@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -42,7 +42,7 @@ RENEWAL_HORIZON_DAYS = 550
 SWEEP_BATCH = 1_000
 _UNSET = object()
 RENEWAL_FORECAST_FIELDS = ["forecast_arr", "forecast_category", "probability", "risk_reason", "notes", "stage"]
-RENEWAL_CLOSE_FIELDS = ["stage", "outcome", "final_arr", "closed_at", "closed_by"]
+RENEWAL_CLOSE_FIELDS = ["stage", "outcome", "final_arr", "closed_at", "closed_by", "health_band_at_close"]
 
 
 @dataclass
@@ -302,6 +302,7 @@ def renewal_close(
     before = model_snapshot(renewal, RENEWAL_CLOSE_FIELDS)
     renewal.stage, renewal.outcome, renewal.final_arr = RenewalStage.CLOSED, outcome, final_arr
     renewal.closed_at, renewal.closed_by = timezone.now(), actor.user
+    renewal.health_band_at_close = renewal.account.health_band  # what the band said when the outcome came
     renewal.save(update_fields=[*RENEWAL_CLOSE_FIELDS, "updated_at"])
     audit_record(actor=actor, action="renewal.close", obj=renewal, before=before,
                  after=model_snapshot(renewal, RENEWAL_CLOSE_FIELDS))
@@ -413,12 +414,10 @@ def renewal_checkpoint_sweep(*, as_of: dt.date) -> int:
             # commit), so a batch is: insert hits, read back which are ours, insert their tasks, read back
             # which went in — and only where an active task with the same key existed already, repoint.
             planned = [(uuid.uuid4(), uuid.uuid4(), row, days) for row, days in batch]
-            RenewalCheckpointHit.objects.bulk_create(
-                [RenewalCheckpointHit(id=hit_id, organization=organization, renewal_id=row[0], days_before=days,
-                                      task_id=task_id, created_at=now) for hit_id, task_id, row, days in planned],
-                ignore_conflicts=True,
-            )
-            mine = set(RenewalCheckpointHit.objects.filter(pk__in=[p[0] for p in planned]).values_list("pk", flat=True))
+            mine = _insert_ignoring_conflicts(RenewalCheckpointHit, [
+                {"id": hit_id, "organization_id": organization.pk, "renewal_id": row[0], "days_before": days,
+                 "task_id": task_id, "created_at": now} for hit_id, task_id, row, days in planned
+            ])
             if not mine:
                 continue
             tasks = {}
@@ -427,33 +426,33 @@ def renewal_checkpoint_sweep(*, as_of: dt.date) -> int:
                     continue
                 checkpoint_day = renewal_date - dt.timedelta(days=days)
                 due_on = min(renewal_date, max(as_of, checkpoint_day + TASK_DUE_AFTER_CHECKPOINT))
-                tasks[hit_id] = Task(
-                    id=task_id, organization=organization, account_id=account_id,
-                    owner_id=owner_id if owner_id is not None else fallback.get(account_id),
-                    title=f"T-{days}: renewal of {name[:100]} on {renewal_date.isoformat()} — "
-                          f"{_checkpoint_action(days)}",
-                    type=TaskType.RENEWAL, reason=checkpoint_task_reason(days_before=days, renewal_date=renewal_date),
-                    description=f"Checkpoint T-{days} of the renewal on {renewal_date.isoformat()}.",
-                    priority=TaskPriority.HIGH if days <= 30 else TaskPriority.MEDIUM, due_on=due_on,
-                    source=TaskSource.RULE, status=TaskStatus.OPEN, created_at=now, updated_at=now,
-                )
-            Task.objects.bulk_create(list(tasks.values()), ignore_conflicts=True)
-            inserted = set(Task.objects.filter(pk__in=[t.pk for t in tasks.values()]).values_list("pk", flat=True))
-            skipped = {hit_id: t for hit_id, t in tasks.items() if t.pk not in inserted}
+                tasks[hit_id] = {
+                    "id": task_id, "organization_id": organization.pk, "account_id": account_id,
+                    "owner_id": owner_id if owner_id is not None else fallback.get(account_id),
+                    "title": f"T-{days}: renewal of {name[:100]} on {renewal_date.isoformat()} — "
+                             f"{_checkpoint_action(days)}",
+                    "type": TaskType.RENEWAL,
+                    "reason": checkpoint_task_reason(days_before=days, renewal_date=renewal_date),
+                    "description": f"Checkpoint T-{days} of the renewal on {renewal_date.isoformat()}.",
+                    "priority": TaskPriority.HIGH if days <= 30 else TaskPriority.MEDIUM, "due_on": due_on,
+                    "source": TaskSource.RULE, "status": TaskStatus.OPEN, "created_at": now, "updated_at": now,
+                }
+            inserted = _insert_ignoring_conflicts(Task, list(tasks.values()))
+            skipped = {hit_id: t for hit_id, t in tasks.items() if t["id"] not in inserted}
             if skipped:
                 existing = {
                     (account_id, reason): task_id
                     for task_id, account_id, reason in Task.objects.filter(
                         type=TaskType.RENEWAL, status__in=ACTIVE_STATUSES,
-                        reason__in={t.reason for t in skipped.values()},
-                        account_id__in={t.account_id for t in skipped.values()},
+                        reason__in={t["reason"] for t in skipped.values()},
+                        account_id__in={t["account_id"] for t in skipped.values()},
                     ).values_list("id", "account_id", "reason")
                 }
                 hits = {hit_id: (row, days) for hit_id, _task_id, row, days in planned}
                 _bulk_update_locked_rows(RenewalCheckpointHit, [
                     RenewalCheckpointHit(id=hit_id, organization=organization, renewal_id=hits[hit_id][0][0],
                                          days_before=hits[hit_id][1], created_at=now,
-                                         task_id=existing.get((task.account_id, task.reason)))
+                                         task_id=existing.get((task["account_id"], task["reason"])))
                     for hit_id, task in skipped.items()
                 ], ["task"])
             # One audit event per batch: the rule's run, with the tasks it raised.
@@ -464,6 +463,33 @@ def renewal_checkpoint_sweep(*, as_of: dt.date) -> int:
             )
             raised += len(mine)
     return raised
+
+
+def _insert_ignoring_conflicts(model, rows: list[dict]) -> set:
+    """Insert rows given as {attname: value} (model defaults fill the rest), skipping rows that conflict
+    with a unique constraint; returns the ids that went in.
+
+    PostgreSQL: one INSERT … ON CONFLICT DO NOTHING RETURNING id, values sent as plain tuples — no model
+    instances, no read-back (the worst-case sweep spent most of its time building and preparing 90k Task
+    instances for bulk_create, then re-reading which ids made it). Elsewhere: bulk_create(ignore_conflicts)
+    and one read-back, as before."""
+    if not rows:
+        return set()
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], ignore_conflicts=True)
+        return set(model.objects.filter(pk__in=[row["id"] for row in rows]).values_list("pk", flat=True))
+    from psycopg2.extras import execute_values
+
+    fields = model._meta.concrete_fields
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [tuple(row[f.attname] if f.attname in row else defaults[f.attname] for f in fields) for row in rows]
+    # Identifiers come from the model's meta; every value is a parameter.
+    sql = (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES %s "  # noqa: S608
+           "ON CONFLICT DO NOTHING RETURNING id")
+    with connection.cursor() as cursor:
+        returned = execute_values(cursor.cursor, sql, values, page_size=len(values), fetch=True)
+    return {row[0] for row in returned}
 
 
 @transaction.atomic

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def northwind(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        call_command("seed_demo", "--accounts", "400", "--fast-passwords", "--verbosity", "0", "--reset")
+        call_command("seed_demo", "--accounts", "400", "--fast-passwords", "--verbosity", "0", "--reset",
+                     "--skip", "health_signals", "--skip", "health_history")  # health: tests/accounts/test_seed_demo.py
         yield Organization.objects.get(slug="northwind")
         demo_reset()
 
