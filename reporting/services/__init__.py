@@ -1,0 +1,1 @@
+"""Reporting writes: the email outbox (``outbox``) and the weekly emails that fill it (``weekly``)."""
