@@ -404,9 +404,11 @@ def _assign_owners(ctx: DemoContext, rng, tier, created_days_ago):
 def _default_phases() -> None:
     from .demo_activity import seed_contacts, seed_owner_history, seed_tasks, seed_touchpoints
     from .demo_contracts import seed_contracts
+    from .demo_health_history import seed_health_history
+    from .demo_signals import seed_health_signals
 
     for phase in (seed_people, seed_accounts, seed_contacts, seed_touchpoints, seed_tasks, seed_owner_history,
-                  seed_contracts):
+                  seed_contracts, seed_health_signals, seed_health_history):
         register_phase(phase)
 
 

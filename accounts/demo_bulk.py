@@ -22,6 +22,7 @@ from itertools import repeat
 import numpy as np
 from django.apps import apps
 from django.db import IntegrityError, connections
+from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
 from csops.tenancy.context import current_organization
@@ -201,6 +202,8 @@ class TenantBulkWriter:
         fields, encoded = [], []
         given = dict(columns)
         for field in model._meta.concrete_fields:
+            if field.primary_key and isinstance(field, AutoFieldMixin) and field.name not in given:
+                continue  # an integer key the database numbers (its sequence stays right on PostgreSQL)
             if field.name == "organization":
                 fields.append(field)
                 org_id = self.organization.pk
@@ -346,6 +349,8 @@ class TenantBulkWriter:
                     return
                 if table not in self._staged:
                     cursor.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {quote(table)}) ON COMMIT DROP")
+                    if model._meta.pk not in fields:  # the key the table numbers is not staged
+                        cursor.execute(f"ALTER TABLE {stage} ALTER COLUMN {quote(model._meta.pk.column)} DROP NOT NULL")
                     self._staged.add(table)
                 _copy_in(cursor, f"COPY {stage} ({names}) FROM STDIN", body)
                 cursor.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {stage}")  # noqa: S608

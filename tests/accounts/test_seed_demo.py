@@ -25,9 +25,14 @@ TIER_BANDS = {
 }
 
 
-def seed_demo(*args: str) -> str:
+# The health phases (a year of signals and snapshot history) are tested once, below; the other tests leave them out.
+WITHOUT_HEALTH = ("--skip", "health_signals", "--skip", "health_history")
+
+
+def seed_demo(*args: str, health: bool = False) -> str:
     out = StringIO()
-    call_command("seed_demo", "--accounts", "60", "--fast-passwords", "--verbosity", "0", *args, stdout=out)
+    call_command("seed_demo", "--accounts", "60", "--fast-passwords", "--verbosity", "0",
+                 *(() if health else WITHOUT_HEALTH), *args, stdout=out)
     return out.getvalue()
 
 
@@ -267,3 +272,23 @@ def test_skip_leaves_out_a_phase_and_refuses_required_ones():
     with pytest.raises(CommandError, match="can be skipped"):
         seed_demo("--reset", "--skip", "contacts")
     assert Organization.objects.filter(slug="northwind").exists()  # refused before anything was deleted
+
+
+def test_demo_accounts_that_churn_degrade_first_so_the_default_model_separates_them():
+    """The demo's signals are generated from its contract history: the validation of the published default model
+    (which knows the key features) finds churners scoring lower in the 90 days before they leave."""
+    from health.models import HealthModelVersion, HealthSnapshot
+    from health.validation_selectors import validation_page
+
+    seed_demo(health=True)
+    northwind = org("northwind")
+    with tenant_context(northwind):
+        published = HealthModelVersion.objects.get(model__segment_field="", status="published")
+        assert "feature_breadth" in [c["kind"] for c in published.config["components"]]
+        assert HealthSnapshot.objects.filter(date=northwind.today()).exists()
+        page = validation_page(today=northwind.today())
+    [(version, result)] = page.versions
+    assert version == published and page.churn_events > 0
+    assert result.auc_churn[90].value > 0.7
+    bands = {row.band: row for row in result.bands}
+    assert bands["at_risk"].churn[90].percent > bands["healthy"].churn[90].percent
