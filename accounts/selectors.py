@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 
-from csops.tenancy.models import Membership, Role
-from csops.tenancy.selectors import team_member_user_ids
+from csops.tenancy.models import Membership, Role, User
+from csops.tenancy.selectors import organization_csms, team_member_user_ids
 
-from .models import Account, Contact, OwnerAssignment, Touchpoint
+from .models import Account, Contact, HealthBand, OwnerAssignment, Touchpoint
 
 # Sort keys the UI and API accept, mapped to indexed columns (nulls last so empty dates sink).
 ACCOUNT_SORTS = {
@@ -18,6 +18,7 @@ ACCOUNT_SORTS = {
     "touch": ("last_touchpoint_at", "name"),
     "tier": ("tier", "name"),
     "stage": ("lifecycle_stage", "name"),
+    "health": ("health_score", "name"),  # worst first when ascending; unscored accounts sink either way
 }
 
 
@@ -33,6 +34,27 @@ def default_scope(membership: Membership) -> str:
     if membership.role == Role.MANAGER:
         return Scope.TEAM
     return Scope.ALL
+
+
+def portfolio_subject(
+    *, membership: Membership, organization, csm: str = ""
+) -> tuple[list[int] | None, User | None, list[User]]:
+    """Whose portfolio the page shows: (owner ids or None for all, the chosen CSM, CSMs one may switch to).
+
+    A CSM sees their own book; a manager their team's and any of their CSMs'; leaders, ops admins and
+    viewers the whole organization's and any CSM's."""
+    if membership.role == Role.CSM:
+        return [membership.user_id], None, []
+    if membership.role == Role.MANAGER:
+        team_ids = team_member_user_ids(membership=membership)
+        switchable = list(User.objects.filter(pk__in=team_ids).order_by("full_name", "email"))
+    else:
+        team_ids = None
+        switchable = list(organization_csms(organization=organization))
+    chosen = next((u for u in switchable if str(u.pk) == csm), None)
+    if chosen is not None:
+        return [chosen.pk], chosen, switchable
+    return team_ids, None, switchable
 
 
 def scope_owner_ids(*, membership: Membership | None, scope: str) -> list[int] | None:
@@ -53,6 +75,7 @@ def account_list(
     region: str = "",
     renewal_within_days: int | None = None,
     today: dt.date | None = None,
+    bands: list[str] | None = None,
     sort: str = "name",
     descending: bool = False,
 ) -> QuerySet[Account]:
@@ -71,6 +94,8 @@ def account_list(
         qs = qs.filter(region=region)
     if renewal_within_days is not None and today is not None:
         qs = qs.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within_days))
+    if bands:
+        qs = qs.filter(health_band__in=bands)
     fields = ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"])
     return qs.order_by(_ordering(fields[0], descending), *fields[1:], "id")
 
@@ -89,6 +114,10 @@ class PortfolioSummary:
     arr: Decimal
     renewals_90d: int
     renewals_90d_arr: Decimal
+    healthy: int = 0
+    stable: int = 0
+    at_risk: int = 0
+    unscored: int = 0
 
 
 def portfolio_summary(*, accounts: QuerySet[Account], today: dt.date) -> PortfolioSummary:
@@ -100,12 +129,15 @@ def portfolio_summary(*, accounts: QuerySet[Account], today: dt.date) -> Portfol
         total_arr=Sum("arr"),
         n_renewals=Count("id", filter=renewing),
         renewals_total_arr=Sum("arr", filter=renewing),
+        **{f"band_{band}": Count("id", filter=Q(health_band=band)) for band in HealthBand.values},
     )
     return PortfolioSummary(
         accounts=agg["n_accounts"] or 0,
         arr=agg["total_arr"] or Decimal("0"),
         renewals_90d=agg["n_renewals"] or 0,
         renewals_90d_arr=agg["renewals_total_arr"] or Decimal("0"),
+        healthy=agg["band_healthy"], stable=agg["band_stable"], at_risk=agg["band_at_risk"],
+        unscored=agg["band_unknown"],
     )
 
 

@@ -2,7 +2,7 @@
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from csops.tenancy.context import current_organization
@@ -176,3 +176,52 @@ def touchpoint_delete(*, touchpoint: Touchpoint, actor: Actor) -> None:
     account_id = touchpoint.account_id
     touchpoint.delete()
     _refresh_last_touchpoint(account_id)
+
+
+# --- Health denormalisation (written by the health app's daily recompute) ---------------------------------
+
+
+def accounts_health_set(*, as_of: dt.date, rows) -> int:
+    """Set health_score / health_band / health_as_of of many accounts at once from their ``as_of`` snapshot.
+
+    ``rows``: iterable of (account_id, score Decimal | None, band). An account already showing a later day
+    keeps it (a backfill of a past day never overwrites today's). Set-wise: one UPDATE … FROM (VALUES …) per
+    5,000 accounts on PostgreSQL (accounts already showing these values are not rewritten), bulk updates
+    elsewhere. Runs in the caller's transaction; returns how many accounts changed."""
+    from django.db import connection
+
+    rows = list(rows)
+    if not rows:
+        return 0
+    org = current_organization()
+    newer_or_same = Q(health_as_of__isnull=True) | Q(health_as_of__lte=as_of)
+    if connection.vendor != "postgresql":
+        changed = 0
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start:start + 5000]
+            by_id = {str(pk): (score, band) for pk, score, band in chunk}
+            accounts = list(Account.objects.filter(newer_or_same, pk__in=list(by_id)).only("pk"))
+            for account in accounts:
+                account.health_score, account.health_band = by_id[str(account.pk)]
+                account.health_as_of = as_of
+            changed += Account.objects.bulk_update(accounts, ["health_score", "health_band", "health_as_of"])
+        return changed
+    from psycopg2.extras import execute_values
+
+    table = Account._meta.db_table
+    changed = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            chunk = [(str(pk), score, band) for pk, score, band in rows[start:start + 5000]]
+            execute_values(
+                cursor,
+                f"UPDATE {table} AS a SET health_score = v.score::numeric, health_band = v.band, "  # noqa: S608
+                f"health_as_of = '{as_of.isoformat()}'::date FROM (VALUES %s) AS v(id, score, band) "
+                f"WHERE a.id = v.id::uuid AND a.organization_id = {int(org.pk)} "
+                f"AND (a.health_as_of IS NULL OR a.health_as_of <= '{as_of.isoformat()}'::date) "
+                f"AND (a.health_score, a.health_band, a.health_as_of) IS DISTINCT FROM "
+                f"(v.score::numeric, v.band, '{as_of.isoformat()}'::date)",
+                chunk, page_size=5000,
+            )
+            changed += cursor.rowcount
+    return changed

@@ -8,9 +8,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from csops.tenancy.access import org_view
-from csops.tenancy.models import Role, User
-from csops.tenancy.selectors import organization_csms, team_member_user_ids
+from csops.tenancy.models import User
+from csops.tenancy.selectors import organization_csms
 from csops.tenancy.services import Actor
+from health.page_selectors import account_health_context
 from playbooks.forms import TaskForm
 from playbooks.selectors import task_counts, task_list
 
@@ -26,6 +27,7 @@ from .selectors import (
     account_timeline,
     default_scope,
     open_task_counts,
+    portfolio_subject,
     portfolio_summary,
     scope_owner_ids,
 )
@@ -47,6 +49,7 @@ def _filtered_accounts(request, *, owner_ids, today, owners=None):
         stages=[data["stage"]] if data.get("stage") else None,
         renewal_within_days=int(renewal) if renewal else None,
         today=today,
+        bands=[data["band"]] if data.get("band") else None,
         sort=data.get("sort") or "name",
         descending=bool(data.get("desc")),
     )
@@ -65,23 +68,8 @@ def _account_page(request, qs):
 
 
 def _portfolio_subject(request) -> tuple[list[int] | None, User | None, list[User]]:
-    """Whose portfolio the page shows: (owner ids or None for all, the chosen CSM, CSMs one may switch to).
-
-    A CSM sees their own book; a manager their team's and any of their CSMs'; leaders, ops admins and
-    viewers the whole organization's and any CSM's."""
-    membership = request.membership
-    if membership.role == Role.CSM:
-        return [membership.user_id], None, []
-    if membership.role == Role.MANAGER:
-        team_ids = team_member_user_ids(membership=membership)
-        switchable = list(User.objects.filter(pk__in=team_ids).order_by("full_name", "email"))
-    else:
-        team_ids = None
-        switchable = list(organization_csms(organization=request.organization))
-    chosen = next((u for u in switchable if str(u.pk) == request.GET.get("csm", "")), None)
-    if chosen is not None:
-        return [chosen.pk], chosen, switchable
-    return team_ids, None, switchable
+    return portfolio_subject(membership=request.membership, organization=request.organization,
+                             csm=request.GET.get("csm", ""))
 
 
 @org_view()
@@ -162,6 +150,8 @@ def account_detail(request, org_slug, account_id):
         "contact_form": ContactForm(),
         "task_form": TaskForm(owners=_owners(request)),
         "today": today,
+        # The health panel (score, 90-day chart, components, why it changed, pulse): the health app's reads.
+        **account_health_context(account=account, organization=request.organization),
     })
 
 

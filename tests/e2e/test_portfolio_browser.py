@@ -27,7 +27,9 @@ def test_csm_completes_and_snoozes_tasks_without_a_reload(live_server, page, wor
 
     log_in(page, live_server.url, world.csm.email)
     assert "My portfolio" in page.content()
-    assert page.locator("text=3 days overdue").count() == 1
+    assert page.locator(f"#task-{overdue.pk}", has_text="3 days overdue").count() == 1  # the open-tasks list
+    page.wait_for_selector("#priorities")  # today's priorities load after the page (htmx)
+    assert page.locator("#priorities .priority-follow_up", has_text="Call the champion — 3 days overdue").count() == 1
     page.evaluate("window.__marker = 'still here'")  # survives only if the page is not reloaded
 
     page.locator(f"#task-{overdue.pk} button[title='Mark done']").click()

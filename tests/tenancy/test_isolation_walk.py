@@ -16,10 +16,12 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from accounts.models import ImportBatch
+from accounts.models import ImportBatch, SupportTicket, SurveyResponse, UsageRecord
 from csops.tenancy.context import tenant_context
-from csops.tenancy.models import ApiToken, Membership
+from csops.tenancy.models import ApiToken, Membership, Notification
+from health.models import HealthAlert, HealthModel, HealthSnapshot, Pulse, SlackDelivery
 from renewals.models import ContractLine, Renewal
+from reporting.models import CompanyUpdate, ExecUpdate, OutboxMessage
 from tests.factories import AccountFactory, ContactFactory, TaskFactory, TouchpointFactory
 
 # Routes that are deliberately outside any organization (Django's admin is for staff superusers only).
@@ -85,14 +87,47 @@ class Objects:
             self.renewal = Renewal.objects.create(
                 account=self.account, renewal_date=dt.date(2026, 1, 1), target_arr=Decimal("1200.00")
             )
+            self._health_objects(world)
+
+    def _health_objects(self, world):
+        when = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+        self.usage = UsageRecord.objects.create(account=self.account, date=when.date(), metric="logins", value=3)
+        self.survey = SurveyResponse.objects.create(
+            account=self.account, external_id="r-1", kind="nps", score=9, responded_at=when
+        )
+        self.ticket = SupportTicket.objects.create(account=self.account, external_id="t-1", opened_at=when)
+        self.pulse = Pulse.objects.create(account=self.account, value="good", reason="Great QBR", recorded_by=world.csm)
+        self.health_model = HealthModel.objects.get(segment_field="")  # every organization gets a default model
+        self.health_version = self.health_model.versions.get(number=1)
+        self.snapshot = HealthSnapshot.objects.create(
+            account=self.account, date=when.date(), model_version=self.health_version, score=Decimal("55.0"),
+            band="stable",
+        )
+        self.alert = HealthAlert.objects.create(
+            account=self.account, kind="entered_at_risk", date=when.date(), message="Entered At risk"
+        )
+        self.delivery = SlackDelivery.objects.create(alert=self.alert, payload={"text": "x"})
+        self.notification = Notification.objects.create(user=world.admin, kind="health_alert", title="x")
+        self.outbox_message = OutboxMessage.objects.create(
+            kind="weekly_csm", period="2026-W02", to_email=world.csm.email, subject="Your week", body_text="Hi"
+        )
+        self.company_update = CompanyUpdate.objects.create(title="Release 2.0", author=world.admin)
+        self.exec_update = ExecUpdate.objects.create(period="2026-W02", highlights="Good week", author=world.admin)
 
     def kwargs_for(self, name: str, params: list[str], slug: str) -> dict:
         by_api_basename = {"account": self.account, "contact": self.contact, "touchpoint": self.touchpoint,
-                           "task": self.task, "contract": self.contract_line, "renewal": self.renewal}
+                           "task": self.task, "contract": self.contract_line, "renewal": self.renewal,
+                           "usage": self.usage, "survey": self.survey, "ticket": self.ticket, "pulse": self.pulse,
+                           "healthmodel": self.health_model, "snapshot": self.snapshot, "alert": self.alert,
+                           "notification": self.notification, "delivery": self.delivery}
         values = {
             "org_slug": slug, "account_id": self.account.pk, "contact_id": self.contact.pk, "task_id": self.task.pk,
             "batch_id": self.batch.pk, "membership_id": self.membership.pk, "token_id": self.token.pk,
-            "renewal_id": self.renewal.pk,
+            "renewal_id": self.renewal.pk, "model_id": self.health_model.pk, "version_id": self.health_version.pk,
+            "snapshot_id": self.snapshot.pk, "alert_id": self.alert.pk, "delivery_id": self.delivery.pk,
+            "notification_id": self.notification.pk, "pulse_id": self.pulse.pk,
+            "message_id": self.outbox_message.pk, "update_id": self.company_update.pk,
+            "exec_update_id": self.exec_update.pk,
         }
         kwargs = {}
         for param in params:
