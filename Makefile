@@ -30,7 +30,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py seed_demo --if-empty --base-url http://$(HOST):$(PORT)
 	@echo ""
 	@echo "  CS Ops is starting on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@echo ""

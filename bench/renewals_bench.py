@@ -59,19 +59,21 @@ FROM per_account WHERE r0 > 0
 """
 
 FORECAST_SQL = """
-SELECT SUM(ROUND(target_arr * 100)::bigint),
-       SUM(CASE WHEN stage <> 'closed' THEN
-             CASE WHEN forecast_arr IS NOT NULL THEN ROUND(forecast_arr * 100)::bigint * 100
-                  WHEN probability IS NOT NULL THEN ROUND(target_arr * 100)::bigint * probability
-                  ELSE ROUND(target_arr * 100)::bigint * CASE forecast_category WHEN 'commit' THEN 100
+SELECT SUM(ROUND(r.target_arr * 100)::bigint),
+       SUM(CASE WHEN r.stage <> 'closed' THEN
+             CASE WHEN r.forecast_arr IS NOT NULL THEN ROUND(r.forecast_arr * 100)::bigint * 100
+                  WHEN r.probability IS NOT NULL THEN ROUND(r.target_arr * 100)::bigint * r.probability
+                  ELSE ROUND(r.target_arr * 100)::bigint * CASE r.forecast_category WHEN 'commit' THEN 100
                        WHEN 'likely' THEN 75 WHEN 'at_risk' THEN 40 WHEN 'lost' THEN 0 ELSE 75 END
              END
-           ELSE ROUND(final_arr * 100)::bigint * 100 END),
-       SUM(ROUND(target_arr * 100)::bigint) FILTER (WHERE stage <> 'closed' AND forecast_category = 'at_risk'),
-       SUM(LEAST(ROUND(final_arr * 100)::bigint, ROUND(target_arr * 100)::bigint)) FILTER (WHERE stage = 'closed'),
-       SUM(ROUND(target_arr * 100)::bigint) FILTER (WHERE stage = 'closed')
-FROM renewals_renewal
-WHERE organization_id = %(org)s AND renewal_date >= %(s)s AND renewal_date < %(e)s
+           ELSE ROUND(r.final_arr * 100)::bigint * 100 END),
+       SUM(ROUND(r.target_arr * 100)::bigint) FILTER (WHERE r.stage <> 'closed'
+           AND (r.forecast_category = 'at_risk' OR a.health_band = 'at_risk')),
+       SUM(LEAST(ROUND(r.final_arr * 100)::bigint, ROUND(r.target_arr * 100)::bigint))
+           FILTER (WHERE r.stage = 'closed'),
+       SUM(ROUND(r.target_arr * 100)::bigint) FILTER (WHERE r.stage = 'closed')
+FROM renewals_renewal r JOIN accounts_account a ON a.id = r.account_id
+WHERE r.organization_id = %(org)s AND r.renewal_date >= %(s)s AND r.renewal_date < %(e)s
 """
 
 
