@@ -40,6 +40,18 @@ def build_world(slug: str) -> OrgWorld:
     return OrgWorld(org=org, token_rw=rw, token_ro=ro, **users)
 
 
+@pytest.fixture(autouse=True)
+def _jobs_in_process(request, monkeypatch):
+    """Outside the integration tests, jobs run in-process (the embedded default), also when REDIS_URL is set:
+    a unit test must give the same result on SQLite and on PostgreSQL + Redis, with or without a worker
+    listening. The integration tests (real worker on Redis) keep the broker."""
+    if request.node.get_closest_marker("integration") is None:
+        from csops.celery import app
+
+        monkeypatch.setitem(app.conf, "task_always_eager", True)
+        monkeypatch.setitem(app.conf, "task_eager_propagates", True)
+
+
 @pytest.fixture
 def world(db) -> OrgWorld:
     return build_world("acme")

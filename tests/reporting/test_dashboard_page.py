@@ -154,8 +154,7 @@ def test_activity_is_noted_once_a_day_and_stored_by_the_refresh(world, login, re
         assert UserActivityDay.objects.filter(user=world.csm2, date=today).count() == 1
 
 
-def test_daily_job_refreshes_each_due_organization_once(world, django_capture_on_commit_callbacks, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def test_daily_job_refreshes_each_due_organization_once(world, django_capture_on_commit_callbacks):
     today = world.org.today()
     early = dt.datetime.combine(today, dt.time(3), tzinfo=world.org.tzinfo)  # before health run hour (6) + 1
     late = dt.datetime.combine(today, dt.time(10), tzinfo=world.org.tzinfo)
