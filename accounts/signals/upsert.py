@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from csops.pgarrays import array_literal
 from csops.tenancy.context import current_organization
 
 POSTGRES_ROWS_PER_STATEMENT = 5_000
@@ -89,42 +90,12 @@ def _upsert_postgresql(db, meta, table, names, columns, count, org_id, uuid_key,
     with db.cursor() as cursor:
         for start in range(0, count, POSTGRES_ROWS_PER_STATEMENT):
             stop = start + POSTGRES_ROWS_PER_STATEMENT
-            arrays = [_postgresql_values(f, columns[n][start:stop]) for f, n in zip(fields, names, strict=True)]
+            arrays = [array_literal(f, columns[n][start:stop]) for f, n in zip(fields, names, strict=True)]
             cursor.execute(sql, [org_id, *arrays])
             for account_id, created, changed in cursor.fetchall():
                 counts = out.setdefault(uuid.UUID(str(account_id)), [0, 0])
                 counts[0] += created
                 counts[1] += changed
-    return out
-
-
-def _postgresql_values(field, values: list) -> str:
-    """One column as a PostgreSQL array literal ('{a,b,NULL}'): sent as one text parameter and parsed by the
-    array's input function, it plans and runs several times faster than the ARRAY[...] constructor of 5,000
-    separate literals that psycopg2 makes of a list."""
-    target = field.target_field if field.is_relation else field
-    internal = target.get_internal_type()
-    if internal in ("CharField", "TextField"):
-        return "{" + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                              for v in values) + "}"
-    if internal == "BooleanField":
-        return "{" + ",".join("NULL" if v is None else ("t" if v else "f") for v in values) + "}"
-    if internal in ("DateField", "DateTimeField"):
-        return "{" + ",".join(_cached_text(values, lambda v: '"' + v.isoformat() + '"')) + "}"
-    if internal == "FloatField":
-        return "{" + ",".join("NULL" if v is None else repr(float(v)) for v in values) + "}"
-    return "{" + ",".join(_cached_text(values, str)) + "}"  # uuids (an account's repeat), integers
-
-
-def _cached_text(values: list, as_text) -> list[str]:
-    """Each value's text, converted once per distinct value (days, timestamps and accounts repeat a lot)."""
-    cache: dict = {None: "NULL"}
-    out = []
-    for value in values:
-        text = cache.get(value)
-        if text is None:
-            text = cache[value] = as_text(value)
-        out.append(text)
     return out
 
 

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, OwnerAssignment
+from csops.pgarrays import array_literal
 from csops.tenancy.context import current_organization, tenant_context
 from csops.tenancy.models import AuditEvent, Membership, Organization, Role
 from csops.tenancy.services import Actor, audit_record, model_snapshot
@@ -469,27 +470,30 @@ def _insert_ignoring_conflicts(model, rows: list[dict]) -> set:
     """Insert rows given as {attname: value} (model defaults fill the rest), skipping rows that conflict
     with a unique constraint; returns the ids that went in.
 
-    PostgreSQL: one INSERT … ON CONFLICT DO NOTHING RETURNING id, values sent as plain tuples — no model
-    instances, no read-back (the worst-case sweep spent most of its time building and preparing 90k Task
-    instances for bulk_create, then re-reading which ids made it). Elsewhere: bulk_create(ignore_conflicts)
+    PostgreSQL: one INSERT … SELECT * FROM unnest(one array literal per column) ON CONFLICT DO NOTHING
+    RETURNING id — no model instances, no read-back, and no per-row quoting on the client (psycopg2's
+    execute_values mogrified every row: 7 of the worst-case sweep's 24 s). Elsewhere: bulk_create(ignore_conflicts)
     and one read-back, as before."""
     if not rows:
         return set()
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**row) for row in rows], ignore_conflicts=True)
         return set(model.objects.filter(pk__in=[row["id"] for row in rows]).values_list("pk", flat=True))
-    from psycopg2.extras import execute_values
-
     fields = model._meta.concrete_fields
-    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    values = [tuple(row[f.attname] if f.attname in row else defaults[f.attname] for f in fields) for row in rows]
-    # Identifiers come from the model's meta; every value is a parameter.
-    sql = (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES %s "  # noqa: S608
-           "ON CONFLICT DO NOTHING RETURNING id")
+    columns = []
+    for f in fields:
+        if f.attname in rows[0]:
+            columns.append(array_literal(f, [row[f.attname] for row in rows]))
+        else:
+            columns.append(array_literal(f, [f.get_default()] * len(rows)))
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+    # Identifiers and casts come from the model's meta; every value travels in a parameter.
+    sql = (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) "  # noqa: S608
+           f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING RETURNING id")
     with connection.cursor() as cursor:
-        returned = execute_values(cursor.cursor, sql, values, page_size=len(values), fetch=True)
-    return {row[0] for row in returned}
+        cursor.execute(sql, columns)
+        return {row[0] for row in cursor.fetchall()}
 
 
 @transaction.atomic
