@@ -118,7 +118,8 @@ def main() -> int:
     with tenant_context(org):
         from django.db.models import Count
 
-        biggest = (Account.objects.values("owner_id").annotate(n=Count("id")).order_by("-n").first()) or {}
+        biggest = (Account.objects.filter(owner__isnull=False).values("owner_id").annotate(n=Count("id"))
+                   .order_by("-n").first())
         team_csm = (Membership.objects.filter(organization=org, role=Role.CSM, team=manager.team)
                     .values_list("user_id", flat=True).first())
     csm = User.objects.get(pk=biggest["owner_id"])
