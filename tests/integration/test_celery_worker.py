@@ -1,56 +1,26 @@
 """A real Celery worker process, against the test PostgreSQL database and Redis, runs our tasks."""
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from csops.tenancy.context import dangerously_all_tenants, tenant_context
 from playbooks.models import Task, TaskStatus
 from playbooks.tasks import wake_snoozed_tasks, wake_snoozed_tasks_all_orgs
 from tests.factories import AccountFactory, OrganizationFactory, TaskFactory
 
-from .conftest import require_services
+from .conftest import celery_worker_process, require_services
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def worker_queue():
     require_services()
-    db = connection.settings_dict
     queue = f"ci-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "csops.settings.base",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_QUEUE": queue,
-        "CONN_MAX_AGE": "0",
-    }
-    proc = subprocess.Popen(  # noqa: S603 -- fixed argv, our own worker
-        [sys.executable, "-m", "celery", "-A", "csops", "worker", "--pool=solo", "-Q", queue, "-l", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
+    with celery_worker_process(queue):
         yield queue
-    finally:
-        proc.terminate()
-        try:
-            output, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-        if "Traceback" in (output or ""):
-            print(output)  # noqa: T201 -- surface worker crashes in the test report
 
 
 def wait_for(predicate, timeout=60):
