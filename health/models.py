@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from csops.tenancy.models import TenantModel
+from csops.tenancy.models import Organization, TenantModel
 
 from .scoring import HealthModelConfig
 
@@ -115,6 +115,10 @@ class HealthSnapshot(TenantModel):
     component, kind, label, raw_value, score, weight, effective_weight, contribution, missing, observed_on.
     """
 
+    # 100k rows a day at 100k accounts: no index of its own on the organization (every query on the table starts
+    # with it, and the unique and composite indexes below all lead with it), one index less to fill daily.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", editable=False,
+                                     db_index=False)
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="health_snapshots")
     date = models.DateField()
     model_version = models.ForeignKey(HealthModelVersion, on_delete=models.PROTECT, related_name="snapshots")
