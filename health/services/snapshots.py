@@ -257,14 +257,48 @@ WHERE (s.model_version_id, s.score, s.band, s.missing, s.top_detractor, s.top_de
 _EPOCH_2000 = np.datetime64("2000-01-01", "D")
 
 
+PARALLEL_WRITE_MIN_ACCOUNTS = 20_000  # below this, one transaction on one connection is fast enough
+PARALLEL_WRITE_PARTS = 2  # the database server's cores on the reference machine
+
+
 def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series,
                     clock) -> int:
-    """PostgreSQL path: the accounts COPY'd (CSV) and the components COPY'd in binary into temporary tables;
-    the database builds each account's components JSON (json_agg over rows sorted once by account and
-    position — an ORDER BY inside the aggregate sorts per account; jsonb_agg is several times slower than
-    json_agg cast once) and upserts every row
-    in one INSERT … SELECT, in account order. A row whose content did not change is left alone (its computed_at
-    stays: the earlier computation of the same day said the same thing), so a re-run writes nothing."""
+    """PostgreSQL path: per part of the accounts, the accounts COPY'd (CSV) and the components COPY'd in binary
+    into temporary tables; the database builds each account's components JSON (json_agg over rows sorted once by
+    account and position — an ORDER BY inside the aggregate sorts per account; jsonb_agg is several times slower
+    than json_agg cast once) and upserts every row in one INSERT … SELECT, in account order, then sets the
+    accounts' denormalised health — all in one transaction per part. A row whose content did not change is left
+    alone (its computed_at stays: the earlier computation of the same day said the same thing), so a re-run
+    writes nothing.
+
+    A big organization's accounts are written in ``PARALLEL_WRITE_PARTS`` parts at once, each on its own
+    connection and in its own transaction (the database builds the JSON and fills the indexes on all its
+    cores): an account's snapshot and its denormalised fields always commit together, so a crash leaves each
+    account with its old or its new snapshot, never half; a part that failed is redone by the next run. Inside
+    a caller's transaction (or below ``PARALLEL_WRITE_MIN_ACCOUNTS``) everything is one transaction."""
+    parallel = (len(accounts) >= PARALLEL_WRITE_MIN_ACCOUNTS
+                and not transaction.get_connection().in_atomic_block)
+    parts = np.array_split(np.arange(len(accounts)), PARALLEL_WRITE_PARTS if parallel else 1)
+    payloads = []
+    for positions in parts:  # accounts are sorted by id: each part is a contiguous run of ids
+        part = accounts.iloc[positions]
+        part_components = components[components["account_id"].isin(part.index)] if len(parts) > 1 else components
+        payloads.append((part, _pg_payload(part, part_components, why.iloc[positions])))
+    clock.lap("build")
+    if len(payloads) == 1:
+        updated = _pg_write(organization, day, *payloads[0])
+    else:
+        with ThreadPoolExecutor(max_workers=len(payloads) - 1) as pool:
+            others = [pool.submit(_pg_write_on_own_connection, organization, day, *payload)
+                      for payload in payloads[1:]]
+            updated = _pg_write(organization, day, *payloads[0])
+            updated += sum(future.result() for future in others)
+    clock.lap("write")
+    return updated
+
+
+def _pg_payload(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -> dict:
+    """The rows of one part, ready for COPY: accounts (CSV frame), component metadata, components (binary)."""
     scores = accounts["score"].to_numpy(dtype=np.float64)
     account_rows = pd.DataFrame({
         "account_id": accounts.index.to_numpy(),
@@ -294,20 +328,30 @@ def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.Da
         ("missing", "bool", components["missing"].to_numpy(dtype=bool)),
         ("observed", "float8", observed_days.astype(np.float64)),
     ]
-    clock.lap("build")
+    return {"accounts": account_rows, "meta": meta, "components": component_columns}
+
+
+def _pg_write(organization, day, accounts: pd.DataFrame, payload: dict) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(TUNING)
         copy_into_temp(cursor, "health_tmp_accounts",
                        "account_id uuid, model_version_id uuid, score numeric(4, 1), band text, missing text, "
-                       "top_detractor text, top_detractor_points float8, why_changed text", account_rows)
+                       "top_detractor text, top_detractor_points float8, why_changed text", payload["accounts"])
         copy_into_temp(cursor, "health_tmp_meta", "id int, component text, kind text, label text, weight float8",
-                       meta)
-        copy_binary_into_temp(cursor, "health_tmp_components", component_columns)
+                       payload["meta"])
+        copy_binary_into_temp(cursor, "health_tmp_components", payload["components"])
         cursor.execute(_PG_UPSERT.format(snapshot=HealthSnapshot._meta.db_table),
                        {"org": organization.pk, "day": day, "now": timezone.now()})
-        updated = _set_accounts_if_latest(day, accounts)
-    clock.lap("write")
-    return updated
+        return _set_accounts_if_latest(day, accounts)
+
+
+def _pg_write_on_own_connection(organization, day, accounts: pd.DataFrame, payload: dict) -> int:
+    """``_pg_write`` in a worker thread: its own connection (closed here) and its own transaction."""
+    try:
+        with tenant_context(organization):
+            return _pg_write(organization, day, accounts, payload)
+    finally:
+        connection.close()
 
 
 def snapshots_backfill(

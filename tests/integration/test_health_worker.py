@@ -3,12 +3,13 @@ and the per-account recompute; two recomputes at once on PostgreSQL leave exactl
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Touchpoint
 from csops.tenancy.context import tenant_context
 from health.models import HealthSnapshot
+from health.services import snapshots
 from health.services.snapshots import snapshots_recompute
 from health.tasks import health_daily, health_daily_all_orgs, health_recompute_accounts
 from tests.factories import OrganizationFactory
@@ -74,7 +75,47 @@ def test_worker_recomputes_a_few_accounts_and_the_fan_out_reaches_due_orgs(worke
     assert wait_for(lambda: len(_rows(org, org.today())) == 4), "the hourly fan-out did not complete the day"
 
 
-def test_two_recomputes_at_once_leave_the_rows_of_one():
+@pytest.fixture(params=["one transaction", "parts in parallel"])
+def write_mode(request, monkeypatch):
+    """The PostgreSQL write path as a small organization takes it, and as a big one does (parts on their own
+    connections at once: forced here by lowering the size threshold)."""
+    if request.param == "parts in parallel":
+        monkeypatch.setattr("health.services.snapshots.PARALLEL_WRITE_MIN_ACCOUNTS", 1)
+    return request.param
+
+
+HEALTH_FIELDS = ("id", "health_score", "health_band", "health_as_of")
+
+
+def test_parallel_parts_write_the_same_rows_as_one_transaction(monkeypatch):
+    require_services()
+    org = _org("ci-health-parts", accounts=25)
+    day = org.today()
+    week_ago = day - timezone.timedelta(days=7)
+    snapshots_recompute(organization=org, day=week_ago, detect_alerts=False)  # why-changed reads it
+    with transaction.atomic():  # inside a transaction: one part, one connection
+        single = snapshots_recompute(organization=org, day=day, detect_alerts=False)
+    expected = _rows(org, day)
+    with tenant_context(org):
+        expected_accounts = set(Account.objects.values_list(*HEALTH_FIELDS))
+        HealthSnapshot.objects.filter(date=day).delete()
+        Account.objects.update(health_score=None, health_band="unknown", health_as_of=week_ago)
+    monkeypatch.setattr("health.services.snapshots.PARALLEL_WRITE_MIN_ACCOUNTS", 1)
+    second_connection = []
+    real = snapshots._pg_write_on_own_connection
+    monkeypatch.setattr(snapshots, "_pg_write_on_own_connection",
+                        lambda *args: second_connection.append(len(args[2])) or real(*args))
+    parallel = snapshots_recompute(organization=org, day=day, detect_alerts=False)
+    assert len(second_connection) == 1 and 0 < second_connection[0] < 25  # one part went through a second one
+    got = _rows(org, day)
+    assert single.accounts == parallel.accounts == 25 and parallel.accounts_updated == 25
+    assert {k: v[1:] for k, v in got.items()} == {k: v[1:] for k, v in expected.items()}
+    assert any(v[-1] for v in got.values())  # why-changed was read from day − 7 (on the second connection)
+    with tenant_context(org):
+        assert set(Account.objects.values_list(*HEALTH_FIELDS)) == expected_accounts
+
+
+def test_two_recomputes_at_once_leave_the_rows_of_one(write_mode):
     require_services()
     org = _org("ci-health-race", accounts=30)
     day = org.today()
