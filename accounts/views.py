@@ -82,6 +82,7 @@ def portfolio(request, org_slug):
     context = {
         "form": form, "page": page, "sort": data.get("sort") or "name", "desc": bool(data.get("desc")),
         "today": today, "table_url": request.path, "show_owner": owner_ids is None or len(owner_ids) > 1,
+        "compact_table": True,  # beside the priorities column: tier and stage go under the name
     }
     if request.htmx and request.htmx.target == "account-table":
         return render(request, "accounts/partials/_account_table.html", context)
