@@ -91,8 +91,11 @@ def email_preview(request, org_slug):
         raise Http404("No such email")
     choices = csms if kind == EmailKind.WEEKLY_CSM else leaders
     allowed = {m.user_id: m for m in choices}
+    # Without a choice: your own email if you get this one, else the first recipient's (an ops admin opening
+    # the page sees a real email at once, not an empty box).
+    fallback = request.user.pk if request.user.pk in allowed else (choices[0].user_id if choices else 0)
     try:
-        chosen = int(request.GET.get("user") or (request.user.pk if request.user.pk in allowed else 0))
+        chosen = int(request.GET.get("user") or fallback)
     except ValueError:
         chosen = 0
     if request.GET.get("user") and chosen not in allowed:

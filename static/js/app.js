@@ -14,3 +14,16 @@ document.addEventListener("htmx:responseError", (event) => {
   div.textContent = status === 403 ? "You don't have permission to do that." : `Something went wrong (HTTP ${status}). Nothing was changed.`;
   box.appendChild(div);
 });
+// Email previews (sandboxed, no scripts): grow each frame to its email's height instead of a fixed 900 px.
+function fitEmailFrame(frame) {
+  try {
+    const body = frame.contentDocument && frame.contentDocument.body;
+    if (body) frame.style.height = `${body.scrollHeight + 24}px`;
+  } catch (error) { /* a frame we cannot measure keeps its height */ }
+}
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("iframe[data-fit-content]").forEach((frame) => {
+    frame.addEventListener("load", () => fitEmailFrame(frame));
+    fitEmailFrame(frame);
+  });
+});
