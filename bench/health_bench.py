@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--day", default=dt.date.today().isoformat())
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true", help="measure an existing bench database (no reload)")
+    parser.add_argument("--reuse", action="store_true", help="measure an existing bench database (kept)")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     day = dt.date.fromisoformat(args.day)
@@ -257,7 +257,7 @@ def main() -> None:
         (s0, r0), (s1, r1) = results
         print(f"\ngrowth {s1 // s0}× accounts: run 1 {r1['run1_s'] / r0['run1_s']:.1f}×, "
               f"run 2 {r1['run2_s'] / r0['run2_s']:.1f}×, floor {r1['floor_s'] / r0['floor_s']:.1f}×")
-    if not args.keep:
+    if not (args.keep or args.reuse):  # a database you asked to reuse is yours: it stays
         name = urlparse(args.database_url).path.lstrip("/")
         subprocess.run(["dropdb", "--if-exists", *_pg_args(args.database_url), name], check=True)  # noqa: S603, S607
 
