@@ -24,6 +24,24 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def can_use_other_connections() -> bool:
+    """Independent reads/writes may run on extra connections (worker threads) at once: PostgreSQL, and not inside
+    a transaction (another connection would not see its uncommitted rows)."""
+    return is_postgres() and not connection.in_atomic_block
+
+
+def on_own_connection(organization, function, *args):
+    """``function(*args)`` in the organization's tenant context, for a worker thread: Django gives the thread its
+    own database connection, closed here when the function returns."""
+    from csops.tenancy.context import tenant_context
+
+    try:
+        with tenant_context(organization):
+            return function(*args)
+    finally:
+        connection.close()
+
+
 def frame_from_sql(sql: str, params, columns: list[str], *, dates: tuple[str, ...] = (),
                    dtypes: dict | None = None) -> pd.DataFrame:
     """Run ``sql`` (with %s params) through COPY TO STDOUT; NULL → NaN, ``dates`` parsed to datetime64[s]."""

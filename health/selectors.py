@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +46,7 @@ from django.utils import timezone
 from accounts.models import Account, LifecycleStage, SupportTicket, SurveyResponse, Touchpoint, UsageRecord
 from csops.tenancy.models import Organization
 
-from .bulk import frame_from_queryset, frame_from_sql, is_postgres
+from .bulk import frame_from_queryset, frame_from_sql, is_postgres, on_own_connection
 from .models import HealthModelVersion, HealthSnapshot, Pulse, SegmentField, VersionStatus
 from .scoring import ComponentKind, HealthModelConfig, ScoringInputs
 
@@ -327,7 +328,7 @@ def _pulses(organization, as_of, account_ids) -> pd.DataFrame:
 
 def scoring_inputs(
     *, organization: Organization, as_of: dt.date, account_ids=None, configs: Sequence[HealthModelConfig] | None = None,
-    raw_usage: bool = False,
+    raw_usage: bool = False, parallel: bool = False,
 ) -> ScoringInputs:
     """The organization's signals for scoring ``as_of`` (its local day), for every active account (not
     churned) or exactly ``account_ids``. ``account_id`` is the account's UUID as text in every frame;
@@ -336,8 +337,27 @@ def scoring_inputs(
     ``configs`` are the models the inputs are for (default: every published version): they decide the
     windows read, and usage is pre-aggregated for their windows (module docstring). ``raw_usage=True``
     reads the raw usage rows instead (slower; valid for any model whose lookback fits the given ones).
+    ``parallel=True`` (PostgreSQL outside a transaction: ``health.bulk.can_use_other_connections``) reads surveys,
+    tickets, touchpoints and pulses on a second connection while this one reads seats and usage.
     """
     configs = list(configs) if configs is not None else [v.engine_config() for v in published_versions()]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = (pool.submit(on_own_connection, organization, _side_signals, organization, as_of, configs, account_ids)
+                if parallel else None)
+        accounts, usage = _accounts_and_usage(organization, as_of, configs, account_ids, raw_usage)
+        surveys, tickets, touchpoints, pulses = (
+            side.result() if side is not None else _side_signals(organization, as_of, configs, account_ids))
+    return ScoringInputs(as_of=as_of, accounts=accounts, usage=usage, surveys=surveys, tickets=tickets,
+                         touchpoints=touchpoints, pulses=pulses)
+
+
+def _side_signals(organization: Organization, as_of: dt.date, configs, account_ids) -> tuple:
+    """Surveys, tickets, touchpoints and pulses: independent of the usage reads."""
+    return (_surveys(organization, as_of, configs, account_ids), _tickets(organization, as_of, configs, account_ids),
+            _touchpoints(organization, as_of, account_ids), _pulses(organization, as_of, account_ids))
+
+
+def _accounts_and_usage(organization: Organization, as_of: dt.date, configs, account_ids, raw_usage: bool):
     accounts = _accounts(account_ids)
     cuts, _summed, seat_metrics, _breadth = _usage_plan(configs)
     seats = _seat_readings(organization, as_of, seat_metrics, account_ids)
@@ -347,15 +367,7 @@ def scoring_inputs(
         usage = usage_raw(as_of=as_of, lookback_days=cuts[-1] if cuts else 0, account_ids=account_ids)
     else:
         usage = _usage_aggregated(as_of, configs, account_ids, seats)
-    return ScoringInputs(
-        as_of=as_of,
-        accounts=accounts,
-        usage=usage,
-        surveys=_surveys(organization, as_of, configs, account_ids),
-        tickets=_tickets(organization, as_of, configs, account_ids),
-        touchpoints=_touchpoints(organization, as_of, account_ids),
-        pulses=_pulses(organization, as_of, account_ids),
-    )
+    return accounts, usage
 
 
 # --- snapshots, coverage, freshness ------------------------------------------------------------------------

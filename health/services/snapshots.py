@@ -36,7 +36,14 @@ from accounts.services import accounts_health_set
 from csops.tenancy.context import tenant_context
 from csops.tenancy.models import Organization
 
-from ..bulk import TUNING, copy_binary_into_temp, copy_into_temp, is_postgres
+from ..bulk import (
+    TUNING,
+    can_use_other_connections,
+    copy_binary_into_temp,
+    copy_into_temp,
+    is_postgres,
+    on_own_connection,
+)
 from ..models import HealthSnapshot
 from ..scoring import ScoringInputs, compute_signals, explain_change, score
 from ..selectors import latest_snapshot_day, model_versions_for_accounts, published_versions, scoring_inputs
@@ -87,12 +94,13 @@ def snapshots_recompute(
         # Day − 7's components (for why-changed) do not depend on anything computed here: on PostgreSQL, outside
         # a transaction, they are read on a second connection while this one loads the signals (the database
         # unnests their JSON on its other core; ~4 s of 34 s at 100k accounts).
-        previous_read = (pool.submit(_components_on_own_connection, organization, previous_day, account_ids)
-                         if is_postgres() and not transaction.get_connection().in_atomic_block else None)
+        parallel = can_use_other_connections()
+        previous_read = (pool.submit(on_own_connection, organization, _stored_components, previous_day, account_ids)
+                         if parallel else None)
         versions = {v.pk: v for v in published_versions()}
         configs = {pk: v.engine_config() for pk, v in versions.items()}
         inputs = scoring_inputs(organization=organization, as_of=day, account_ids=account_ids,
-                                configs=list(configs.values()))
+                                configs=list(configs.values()), parallel=parallel)
         clock.lap("load")
         assignment = model_versions_for_accounts(organization=organization, accounts=inputs.accounts)
         accounts_frame, components = _score_by_version(inputs, assignment.account_version, configs)
@@ -115,13 +123,8 @@ def snapshots_recompute(
     return summary
 
 
-def _components_on_own_connection(organization: Organization, day: dt.date, account_ids) -> pd.DataFrame:
-    """``day``'s stored components, read in a worker thread (Django gives it its own connection, closed here)."""
-    try:
-        with tenant_context(organization):
-            return stored_components(day=day, account_ids=account_ids)
-    finally:
-        connection.close()
+def _stored_components(day: dt.date, account_ids) -> pd.DataFrame:
+    return stored_components(day=day, account_ids=account_ids)
 
 
 def _detect_alerts(organization: Organization, day: dt.date, account_ids) -> int:
@@ -276,8 +279,7 @@ def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.Da
     cores): an account's snapshot and its denormalised fields always commit together, so a crash leaves each
     account with its old or its new snapshot, never half; a part that failed is redone by the next run. Inside
     a caller's transaction (or below ``PARALLEL_WRITE_MIN_ACCOUNTS``) everything is one transaction."""
-    parallel = (len(accounts) >= PARALLEL_WRITE_MIN_ACCOUNTS
-                and not transaction.get_connection().in_atomic_block)
+    parallel = len(accounts) >= PARALLEL_WRITE_MIN_ACCOUNTS and can_use_other_connections()
     parts = np.array_split(np.arange(len(accounts)), PARALLEL_WRITE_PARTS if parallel else 1)
     payloads = []
     for positions in parts:  # accounts are sorted by id: each part is a contiguous run of ids
@@ -289,7 +291,7 @@ def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.Da
         updated = _pg_write(organization, day, *payloads[0])
     else:
         with ThreadPoolExecutor(max_workers=len(payloads) - 1) as pool:
-            others = [pool.submit(_pg_write_on_own_connection, organization, day, *payload)
+            others = [pool.submit(on_own_connection, organization, _pg_write, organization, day, *payload)
                       for payload in payloads[1:]]
             updated = _pg_write(organization, day, *payloads[0])
             updated += sum(future.result() for future in others)
@@ -343,15 +345,6 @@ def _pg_write(organization, day, accounts: pd.DataFrame, payload: dict) -> int:
         cursor.execute(_PG_UPSERT.format(snapshot=HealthSnapshot._meta.db_table),
                        {"org": organization.pk, "day": day, "now": timezone.now()})
         return _set_accounts_if_latest(day, accounts)
-
-
-def _pg_write_on_own_connection(organization, day, accounts: pd.DataFrame, payload: dict) -> int:
-    """``_pg_write`` in a worker thread: its own connection (closed here) and its own transaction."""
-    try:
-        with tenant_context(organization):
-            return _pg_write(organization, day, accounts, payload)
-    finally:
-        connection.close()
 
 
 def snapshots_backfill(

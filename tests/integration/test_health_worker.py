@@ -101,12 +101,15 @@ def test_parallel_parts_write_the_same_rows_as_one_transaction(monkeypatch):
         HealthSnapshot.objects.filter(date=day).delete()
         Account.objects.update(health_score=None, health_band="unknown", health_as_of=week_ago)
     monkeypatch.setattr("health.services.snapshots.PARALLEL_WRITE_MIN_ACCOUNTS", 1)
-    second_connection = []
-    real = snapshots._pg_write_on_own_connection
-    monkeypatch.setattr(snapshots, "_pg_write_on_own_connection",
-                        lambda *args: second_connection.append(len(args[2])) or real(*args))
+    on_other_connections = []
+    real = snapshots.on_own_connection
+    monkeypatch.setattr(snapshots, "on_own_connection",
+                        lambda organization, function, *args: on_other_connections.append((function, args))
+                        or real(organization, function, *args))
     parallel = snapshots_recompute(organization=org, day=day, detect_alerts=False)
-    assert len(second_connection) == 1 and 0 < second_connection[0] < 25  # one part went through a second one
+    parts = [args[3] for function, args in on_other_connections if function is snapshots._pg_write]
+    assert len(parts) == 1 and 0 < len(parts[0]) < 25  # one part of the accounts went through a second connection
+    assert snapshots._stored_components in [function for function, _args in on_other_connections]
     got = _rows(org, day)
     assert single.accounts == parallel.accounts == 25 and parallel.accounts_updated == 25
     assert {k: v[1:] for k, v in got.items()} == {k: v[1:] for k, v in expected.items()}
