@@ -201,12 +201,13 @@ def _seat_readings(organization, as_of: dt.date, seat_metrics: set[str], account
     return _fetch(rows, columns, dates=("date",), floats=("value",))
 
 
-def _usage_aggregated(as_of: dt.date, configs: list[HealthModelConfig], account_ids, seats: pd.DataFrame):
-    """Usage pre-aggregated per account, metric and window segment (see the module docstring)."""
+def _usage_sums(as_of: dt.date, configs: list[HealthModelConfig], account_ids) -> pd.DataFrame:
+    """Usage pre-aggregated per account, metric and window segment (see the module docstring), with a
+    ``segment`` column; seat metrics' latest readings are split out afterwards (``_split_latest``)."""
     cuts, summed, seat_metrics, breadth = _usage_plan(configs)
     columns = ["account_id", "date", "metric", "value"]
     if not cuts:
-        return _typed_usage(pd.DataFrame(columns=columns))
+        return pd.DataFrame(columns=[*columns, "segment"])
     lookback = cuts[-1]
     segment = Case(*[When(date__gt=as_of - dt.timedelta(days=c), then=Value(i)) for i, c in enumerate(cuts)],
                    output_field=IntegerField())
@@ -228,9 +229,7 @@ def _usage_aggregated(as_of: dt.date, configs: list[HealthModelConfig], account_
     usage = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*columns, "segment"])
     usage["date"] = pd.to_datetime(usage["date"]).astype("datetime64[s]")
     usage["value"] = usage["value"].astype(np.float64)
-    if seat_metrics:
-        usage = _split_latest(usage, seats[seats["metric"].isin(seat_metrics)], as_of, cuts)
-    return _typed_usage(usage[columns])
+    return usage
 
 
 def _split_latest(usage: pd.DataFrame, latest: pd.DataFrame, as_of: dt.date, cuts: list[int]) -> pd.DataFrame:
@@ -337,37 +336,37 @@ def scoring_inputs(
     ``configs`` are the models the inputs are for (default: every published version): they decide the
     windows read, and usage is pre-aggregated for their windows (module docstring). ``raw_usage=True``
     reads the raw usage rows instead (slower; valid for any model whose lookback fits the given ones).
-    ``parallel=True`` (PostgreSQL outside a transaction: ``health.bulk.can_use_other_connections``) reads surveys,
-    tickets, touchpoints and pulses on a second connection while this one reads seats and usage.
+    ``parallel=True`` (PostgreSQL outside a transaction: ``health.bulk.can_use_other_connections``) reads seat
+    readings, surveys, tickets, touchpoints and pulses on a second connection while this one sums the usage.
     """
     configs = list(configs) if configs is not None else [v.engine_config() for v in published_versions()]
+    cuts, _summed, seat_metrics, _breadth = _usage_plan(configs)
     with ThreadPoolExecutor(max_workers=1) as pool:
         side = (pool.submit(on_own_connection, organization, _side_signals, organization, as_of, configs, account_ids)
                 if parallel else None)
-        accounts, usage = _accounts_and_usage(organization, as_of, configs, account_ids, raw_usage)
-        surveys, tickets, touchpoints, pulses = (
+        accounts = _accounts(account_ids)
+        if raw_usage:
+            usage = usage_raw(as_of=as_of, lookback_days=cuts[-1] if cuts else 0, account_ids=account_ids)
+        else:
+            usage = _usage_sums(as_of, configs, account_ids)
+        seats, surveys, tickets, touchpoints, pulses = (
             side.result() if side is not None else _side_signals(organization, as_of, configs, account_ids))
+    licensed = seats[seats["metric"] == SEATS_METRIC].set_index("account_id")["value"]
+    accounts["licensed_seats"] = accounts["account_id"].map(licensed).astype(np.float64)
+    if not raw_usage:
+        if seat_metrics and cuts:
+            usage = _split_latest(usage, seats[seats["metric"].isin(seat_metrics)], as_of, cuts)
+        usage = _typed_usage(usage[["account_id", "date", "metric", "value"]])
     return ScoringInputs(as_of=as_of, accounts=accounts, usage=usage, surveys=surveys, tickets=tickets,
                          touchpoints=touchpoints, pulses=pulses)
 
 
 def _side_signals(organization: Organization, as_of: dt.date, configs, account_ids) -> tuple:
-    """Surveys, tickets, touchpoints and pulses: independent of the usage reads."""
-    return (_surveys(organization, as_of, configs, account_ids), _tickets(organization, as_of, configs, account_ids),
+    """Seat readings, surveys, tickets, touchpoints and pulses: independent of the usage sums (the one big read)."""
+    _cuts, _summed, seat_metrics, _breadth = _usage_plan(configs)
+    return (_seat_readings(organization, as_of, seat_metrics, account_ids),
+            _surveys(organization, as_of, configs, account_ids), _tickets(organization, as_of, configs, account_ids),
             _touchpoints(organization, as_of, account_ids), _pulses(organization, as_of, account_ids))
-
-
-def _accounts_and_usage(organization: Organization, as_of: dt.date, configs, account_ids, raw_usage: bool):
-    accounts = _accounts(account_ids)
-    cuts, _summed, seat_metrics, _breadth = _usage_plan(configs)
-    seats = _seat_readings(organization, as_of, seat_metrics, account_ids)
-    licensed = seats[seats["metric"] == SEATS_METRIC].set_index("account_id")["value"]
-    accounts["licensed_seats"] = accounts["account_id"].map(licensed).astype(np.float64)
-    if raw_usage:
-        usage = usage_raw(as_of=as_of, lookback_days=cuts[-1] if cuts else 0, account_ids=account_ids)
-    else:
-        usage = _usage_aggregated(as_of, configs, account_ids, seats)
-    return accounts, usage
 
 
 # --- snapshots, coverage, freshness ------------------------------------------------------------------------
