@@ -91,10 +91,10 @@ def snapshots_recompute(
     previous_day = day - dt.timedelta(days=WHY_LOOKBACK_DAYS)
     with tenant_context(organization), ThreadPoolExecutor(max_workers=1) as pool:
         health_model_ensure_default(organization=organization)
-        # Day − 7's components (for why-changed) do not depend on anything computed here: on PostgreSQL, outside
-        # a transaction, they are read on a second connection while this one loads the signals (the database
-        # unnests their JSON on its other core; ~4 s of 34 s at 100k accounts).
-        parallel = can_use_other_connections()
+        # Day − 7's components (for why-changed) do not depend on anything computed here: in a whole-organization
+        # run on PostgreSQL, outside a transaction, they are read on a second connection while this one loads the
+        # signals (the database unnests their JSON on its other core; ~4 s of 34 s at 100k accounts).
+        parallel = account_ids is None and can_use_other_connections()  # a few accounts: not worth a connection
         previous_read = (pool.submit(on_own_connection, organization, _stored_components, previous_day, account_ids)
                          if parallel else None)
         versions = {v.pk: v for v in published_versions()}

@@ -485,7 +485,7 @@ def _insert_ignoring_conflicts(model, rows: list[dict]) -> set:
         if f.attname in rows[0]:
             columns.append(array_literal(f, [row[f.attname] for row in rows]))
         else:
-            columns.append(array_literal(f, [f.get_default()] * len(rows)))
+            columns.append(array_literal(f, [f.get_default() for _ in rows]))  # callable defaults: one per row
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
     # Identifiers and casts come from the model's meta; every value travels in a parameter.
