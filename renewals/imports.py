@@ -26,24 +26,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from accounts.imports.columns import (
-    DATE_RE,
-    FALSE_WORDS,
     FORMULA_PREFIXES,
     GROUPED_NUMBER_RE,
     IGNORED_COLUMNS,
     MAX_ROWS,
-    OTHER_DATE_RE,
     PLAIN_NUMBER_RE,
     PROGRESS_EVERY,
     ROW,
-    TRUE_WORDS,
     WARNING,
     Column,
     Issue,
     ParseResult,
 )
 from accounts.imports.kinds import ImportKind, register_import_kind
-from accounts.imports.parsing import canonical_column, decode, sniff_delimiter
+from accounts.imports.parsing import canonical_column, decode, parse_bool, sniff_delimiter
+from accounts.imports.parsing import parse_date as parse_date_text
 from accounts.models import Account
 from csops.tenancy.models import Organization
 
@@ -150,24 +147,9 @@ def parse_money(value: str, name: str) -> tuple[str | None, str | None]:
 
 
 def parse_date(value: str) -> tuple[dt.date | None, str | None]:
-    if DATE_RE.match(value):
-        try:
-            return dt.date.fromisoformat(value), None
-        except ValueError:
-            return None, "Not a real date (check the month and the day)."
-    if OTHER_DATE_RE.match(value):
-        return None, ("Write dates as YYYY-MM-DD, e.g. 2027-03-31: a date like 03/04/2027 means March 4 in some "
-                      "countries and April 3 in others.")
-    return None, "Not a date. Write dates as YYYY-MM-DD, e.g. 2027-03-31."
-
-
-def parse_bool(value: str) -> tuple[bool | None, str | None]:
-    word = value.lower()
-    if word in TRUE_WORDS:
-        return True, None
-    if word in FALSE_WORDS:
-        return False, None
-    return None, "Write yes or no (true/false and 1/0 work too)."
+    """The accounts import's date rule (YYYY-MM-DD only, with the same messages), as a date."""
+    text, error = parse_date_text(value)
+    return (dt.date.fromisoformat(text) if text else None), error
 
 
 def parse_int(value: str, *, limit: int) -> tuple[int | None, str | None]:
