@@ -39,7 +39,7 @@ from accounts.imports.columns import (
     ParseResult,
 )
 from accounts.imports.kinds import ImportKind, register_import_kind
-from accounts.imports.parsing import canonical_column, decode, parse_bool, sniff_delimiter
+from accounts.imports.parsing import EMPTY_FILE, canonical_column, file_text, parse_bool, sniff_delimiter
 from accounts.imports.parsing import parse_date as parse_date_text
 from accounts.models import Account
 from csops.tenancy.models import Organization
@@ -358,16 +358,12 @@ def _check_across_rows(rows: list[ContractRow], organization: Organization) -> N
 def parse_contracts(data: bytes, *, organization: Organization, progress=None, max_rows: int = MAX_ROWS) -> ParseResult:
     """Phase 1: read and check every row (never raises on bad input: every problem is a report line)."""
     result = ParseResult()
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        result.file_issues.append(Issue(None, "", "", "The file is empty. Download the template to see the format."))
-        return result
-    text, result.encoding, issues = decode(data)
-    result.file_issues.extend(issues)
+    text = file_text(data, result)
     if text is None:
         return result
     header, records = _records(text, result, max_rows, progress)
     if header is None:
-        result.file_issues.append(Issue(None, "", "", "The file is empty. Download the template to see the format."))
+        result.file_issues.append(Issue(None, "", "", EMPTY_FILE))
         return result
     result.header = header
     positions, blank, header_issues = _read_header(header)

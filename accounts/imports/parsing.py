@@ -97,6 +97,20 @@ def decode(data: bytes) -> tuple[str | None, str, list[Issue]]:
         )
         return text, encoding, [warning]
 
+EMPTY_FILE = "The file is empty. Download the template to see the format."
+
+
+def file_text(data: bytes, result) -> str | None:
+    """The file's text, or None when there is none to read; the reasons (empty file, undecodable bytes) and the
+    encoding go on ``result`` (anything with ``file_issues`` and ``encoding``)."""
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        result.file_issues.append(Issue(None, "", "", EMPTY_FILE))
+        return None
+    text, result.encoding, issues = decode(data)
+    result.file_issues.extend(issues)
+    return text
+
+
 
 def sniff_delimiter(text: str) -> str:
     """Comma, or semicolon/tab when the header line clearly uses those (European Excel, TSV exports)."""
@@ -439,11 +453,7 @@ def parse_import(
     `owner_emails`: lower-case e-mails of the people who may own accounts (active CSMs and managers);
     `member_emails`: all active members, for a clearer message when someone is a member in another role."""
     result = ParseResult()
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        result.file_issues.append(Issue(None, "", "", "The file is empty. Download the template to see the format."))
-        return result
-    text, result.encoding, issues = decode(data)
-    result.file_issues.extend(issues)
+    text = file_text(data, result)
     if text is None:
         return result
     owner_emails = frozenset(e.lower() for e in owner_emails)
@@ -481,7 +491,7 @@ def parse_import(
             None, "", "", f"The file could not be read as CSV near row {row_number + 1} ({exc}). "
                           "Check for an unbalanced quote."))
     if header is None:
-        result.file_issues.append(Issue(None, "", "", "The file is empty. Download the template to see the format."))
+        result.file_issues.append(Issue(None, "", "", EMPTY_FILE))
         return result
     result.rows = _parse_rows(records, header, width, owner_emails, member_emails)
     if progress is not None:

@@ -17,7 +17,7 @@ from typing import BinaryIO
 from accounts.signals.rows import FIELDS, SURVEYS, TICKETS, USAGE
 
 from .columns import ERROR, FORMULA_PREFIXES, IGNORED_COLUMNS, MAX_ROWS, Issue
-from .parsing import canonical_column, decode, sniff_delimiter
+from .parsing import EMPTY_FILE, canonical_column, file_text, sniff_delimiter
 
 KIND_LABELS = {USAGE: "Product usage", SURVEYS: "Survey responses", TICKETS: "Support tickets"}
 ACCOUNT_COLUMNS = ("account_id", "account_external_id")
@@ -130,11 +130,7 @@ def read_signal_csv(kind: str, data: bytes, *, max_rows: int = MAX_ROWS) -> tupl
     (a row wider than the header); never raises on bad input."""
     result = SignalCsv()
     row_issues: list[Issue] = []
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        result.file_issues.append(Issue(None, "", "", "The file is empty. Download the template to see the format."))
-        return result, row_issues
-    text, result.encoding, issues = decode(data)
-    result.file_issues.extend(issues)
+    text = file_text(data, result)
     if text is None:
         return result, row_issues
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
@@ -164,7 +160,7 @@ def read_signal_csv(kind: str, data: bytes, *, max_rows: int = MAX_ROWS) -> tupl
         result.file_issues.append(Issue(None, "", "", f"The file could not be read as CSV near row {number + 1} "
                                                       f"({exc}). Check for an unbalanced quote."))
     if positions is None:
-        result.file_issues.append(Issue(None, "", "", "The file is empty. Download the template to see the format."))
+        result.file_issues.append(Issue(None, "", "", EMPTY_FILE))
     elif not result.cells and not result.file_errors:
         result.file_issues.append(Issue(None, "", "", "The file has a header but no data rows."))
     return result, row_issues
