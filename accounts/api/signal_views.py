@@ -31,9 +31,14 @@ ACCOUNT_HELP = "Account UUID."
 ACCOUNT_EXTERNAL_HELP = "The account's CRM id (exact)."
 
 
-class UsageFilter(django_filters.FilterSet):
+class _AccountSignalFilter(django_filters.FilterSet):
+    """The account filters every signal list has: by UUID or by the CRM id."""
+
     account = django_filters.UUIDFilter(field_name="account_id", help_text=ACCOUNT_HELP)
     account_external_id = django_filters.CharFilter(field_name="account__external_id", help_text=ACCOUNT_EXTERNAL_HELP)
+
+
+class UsageFilter(_AccountSignalFilter):
     metric = django_filters.CharFilter(help_text="Metric name (exact).")
     date = django_filters.DateFromToRangeFilter(
         help_text="Day range, inclusive: date_after=YYYY-MM-DD and/or date_before=YYYY-MM-DD.")
@@ -43,9 +48,7 @@ class UsageFilter(django_filters.FilterSet):
         fields = ["account", "account_external_id", "metric"]
 
 
-class SurveyFilter(django_filters.FilterSet):
-    account = django_filters.UUIDFilter(field_name="account_id", help_text=ACCOUNT_HELP)
-    account_external_id = django_filters.CharFilter(field_name="account__external_id", help_text=ACCOUNT_EXTERNAL_HELP)
+class SurveyFilter(_AccountSignalFilter):
     kind = django_filters.ChoiceFilter(choices=SurveyKind.choices)
     responded_at = django_filters.IsoDateTimeFromToRangeFilter(
         help_text="Time range, inclusive: responded_at_after and/or responded_at_before (ISO 8601).")
@@ -55,9 +58,7 @@ class SurveyFilter(django_filters.FilterSet):
         fields = ["account", "account_external_id", "kind"]
 
 
-class TicketFilter(django_filters.FilterSet):
-    account = django_filters.UUIDFilter(field_name="account_id", help_text=ACCOUNT_HELP)
-    account_external_id = django_filters.CharFilter(field_name="account__external_id", help_text=ACCOUNT_EXTERNAL_HELP)
+class TicketFilter(_AccountSignalFilter):
     status = django_filters.ChoiceFilter(choices=TicketStatus.choices)
     priority = django_filters.ChoiceFilter(choices=TicketPriority.choices)
     escalated = django_filters.BooleanFilter()
