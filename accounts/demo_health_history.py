@@ -8,7 +8,7 @@ table, converted to the engine's input contract (``health/scoring/inputs.py``) t
 (local calendar days, the latest licensed-seats reading on or before the day) — because the recompute reloads
 every table per day (seconds per day on SQLite: a year of history would take many minutes). The engine ignores
 rows dated after the day it scores, so each day sees exactly what it would have seen then. Snapshots are written
-column-wise through ``ctx.writer``, in the recompute's row format (``components_json``).
+column-wise through ``ctx.writer``, in the recompute's row format (``health.components.documents``).
 """
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from health.components import documents as component_documents
+from health.components import empty_document
 from health.models import HealthModelVersion, HealthSnapshot, Pulse
 from health.scoring import ScoringInputs, compute_signals, explain_change, score
-from health.services.snapshots import components_json, snapshots_recompute
+from health.services.snapshots import snapshots_recompute
 from health.validation_selectors import validation_page
 from renewals.selectors import lines_frame
 
@@ -146,7 +148,7 @@ def seed_health_history(ctx: DemoContext) -> None:
 
 def _write_snapshots(ctx, rng, day, version_id, result, why) -> int:
     accounts = result.accounts
-    by_account = components_json(result.components)
+    by_account = component_documents(result.components)
     ids = accounts.index.tolist()
     scores = accounts["score"].to_numpy(dtype=np.float64)
     points = accounts["top_detractor_points"].to_numpy(dtype=np.float64)
@@ -155,7 +157,7 @@ def _write_snapshots(ctx, rng, day, version_id, result, why) -> int:
         "date": [day] * len(ids), "model_version": [version_id.hex] * len(ids),
         "score": [None if s != s else f"{s:.1f}" for s in scores.tolist()],
         "band": [str(b) for b in accounts["band"].tolist()],
-        "components": [by_account.get(a, []) for a in ids],
+        "components": [by_account.get(a) or empty_document() for a in ids],
         "missing": [list(m or ()) for m in accounts["missing"].tolist()],
         "top_detractor": [d or "" for d in accounts["top_detractor"].tolist()],
         "top_detractor_points": [None if p != p else float(p) for p in points.tolist()],

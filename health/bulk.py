@@ -9,8 +9,8 @@ Other databases (SQLite in development and tests) take the ORM path; callers che
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 
@@ -76,30 +76,12 @@ def copy_into_temp(cursor, table: str, columns_sql: str, frame: pd.DataFrame) ->
     cursor.execute(f"ANALYZE {table}")  # temporary tables have no statistics: the planner would guess
 
 
-_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-_BINARY_TRAILER = (-1).to_bytes(2, "big", signed=True)
-_BINARY_SIZES = {"uuid": 16, "int4": 4, "float8": 8, "bool": 1}
-_BINARY_DTYPES = {"uuid": "S16", "int4": ">i4", "float8": ">f8", "bool": "u1"}
-
-
-def copy_binary_into_temp(cursor, table: str, columns: list[tuple[str, str, np.ndarray]]) -> None:
-    """Create ``table`` (temporary, dropped at commit) and fill it with PostgreSQL's binary COPY format,
-    built as one numpy structured array: no text formatting of hundreds of thousands of floats.
-
-    ``columns``: (name, type, values) with type uuid (16-byte values), int4, float8 (NaN stays NaN; turn it
-    into NULL in SQL with NULLIF(column, 'NaN')) or bool. No NULLs: every field has a fixed size."""
-    n = len(columns[0][2]) if columns else 0
-    fields = [("count", ">i2")]
-    for position, (_name, kind, _values) in enumerate(columns):
-        fields += [(f"length{position}", ">i4"), (f"value{position}", _BINARY_DTYPES[kind])]
-    rows = np.empty(n, dtype=np.dtype(fields))
-    rows["count"] = len(columns)
-    for position, (_name, kind, values) in enumerate(columns):
-        rows[f"length{position}"] = _BINARY_SIZES[kind]
-        rows[f"value{position}"] = values
+def copy_text_into_temp(cursor, table: str, columns_sql: str, rows: Iterable[tuple[bytes, ...]]) -> None:
+    """Create ``table`` (temporary, dropped at commit) and COPY ``rows`` — tuples of already-encoded values,
+    e.g. JSON documents — into it in PostgreSQL's text format: no quoting to add, only backslashes to double
+    (the values must hold no raw tab or newline; JSON text never does)."""
     cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    definition = ", ".join(f"{name} {kind}" for name, kind, _values in columns)
-    cursor.execute(f"CREATE TEMPORARY TABLE {table} ({definition}) ON COMMIT DROP")
-    cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT binary)",
-                       io.BytesIO(_BINARY_HEADER + rows.tobytes() + _BINARY_TRAILER))
+    cursor.execute(f"CREATE TEMPORARY TABLE {table} ({columns_sql}) ON COMMIT DROP")
+    data = b"".join(b"\t".join(row) + b"\n" for row in rows).replace(b"\\", b"\\\\")
+    cursor.copy_expert(f"COPY {table} FROM STDIN", io.BytesIO(data))
     cursor.execute(f"ANALYZE {table}")

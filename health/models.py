@@ -111,8 +111,9 @@ class HealthModelVersion(TenantModel):
 class HealthSnapshot(TenantModel):
     """An account's health on one day (the organization's local date).
 
-    ``components`` is ``ScoreResult.components`` for the account, as a list of dicts with the keys
-    component, kind, label, raw_value, score, weight, effective_weight, contribution, missing, observed_on.
+    ``components`` is ``ScoreResult.components`` for the account as one object of parallel arrays (component,
+    raw_value, score, effective_weight, contribution, missing, observed_on); each component's kind, label and
+    weight are its model version's (``health.components``: ``component_rows`` reads it back whole).
     """
 
     # 100k rows a day at 100k accounts: no index of its own on the organization (every query on the table starts
@@ -124,7 +125,7 @@ class HealthSnapshot(TenantModel):
     model_version = models.ForeignKey(HealthModelVersion, on_delete=models.PROTECT, related_name="snapshots")
     score = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     band = models.CharField(max_length=16)
-    components = models.JSONField(default=list)
+    components = models.JSONField(default=dict)  # health.components.documents
     missing = models.JSONField(default=list, help_text="Keys of the components whose input was missing.")
     top_detractor = models.CharField(max_length=64, blank=True)
     top_detractor_points = models.FloatField(null=True, blank=True)

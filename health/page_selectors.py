@@ -19,6 +19,7 @@ from django.db.models.functions import RowNumber
 from accounts.models import Account, HealthBand, LifecycleStage
 from csops.tenancy.models import Organization
 
+from .components import component_rows
 from .forms import PulseForm
 from .models import HealthSnapshot, Pulse
 from .scoring.explain import _PREFIX, _SUFFIX, _raw_text  # the engine's wording of raw values in its sentences
@@ -119,9 +120,7 @@ def _float(value, default=0.0) -> float:
 def _component_rows(snapshot: HealthSnapshot) -> list[ComponentRow]:
     """The snapshot's components, present ones by contribution (largest first), then the missing ones."""
     rows = []
-    for c in snapshot.components or []:
-        if not isinstance(c, dict):
-            continue
+    for c in component_rows(snapshot.components, snapshot.model_version.config):
         missing = bool(c.get("missing"))
         score = None if c.get("score") is None else _float(c.get("score"), None)
         effective = _float(c.get("effective_weight"))
@@ -297,9 +296,10 @@ def health_overview(*, organization: Organization, owner_ids: list[int] | None =
 
 
 def snapshot_list(*, latest_only: bool = False):
-    """Snapshots with their account (one query per page). ``latest_only``: each account's current snapshot —
+    """Snapshots with their account and model version (whose config names the components; one query per page).
+    ``latest_only``: each account's current snapshot —
     the one of the day its denormalised ``health_as_of`` points at (a join, not a scan of history)."""
-    qs = HealthSnapshot.objects.select_related("account")
+    qs = HealthSnapshot.objects.select_related("account", "model_version")
     return latest_snapshots(qs) if latest_only else qs
 
 

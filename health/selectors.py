@@ -47,6 +47,7 @@ from accounts.models import Account, LifecycleStage, SupportTicket, SurveyRespon
 from csops.tenancy.models import Organization
 
 from .bulk import frame_from_queryset, frame_from_sql, is_postgres, on_own_connection
+from .components import components_frame
 from .models import HealthModelVersion, HealthSnapshot, Pulse, SegmentField, VersionStatus
 from .scoring import ComponentKind, HealthModelConfig, ScoringInputs
 
@@ -373,20 +374,15 @@ def _side_signals(organization: Organization, as_of: dt.date, configs, account_i
 
 
 _STORED_COMPONENTS_SQL = """
-SELECT s.account_id, c.component, c.kind, c.label, c.raw_value, c.score, c.weight, c.effective_weight,
-       c.contribution, c.missing, c.observed_on
-FROM {table} s CROSS JOIN LATERAL jsonb_to_recordset(s.components) AS c(
-    component text, kind text, label text, raw_value float8, score float8, weight float8, effective_weight float8,
-    contribution float8, missing boolean, observed_on date)
+SELECT s.account_id, s.model_version_id, s.components FROM {table} s
 WHERE s.organization_id = %s AND s.date = %s {accounts}
 """
 
 
 def snapshot_components(*, day: dt.date, account_ids=None) -> pd.DataFrame:
     """The stored components of ``day``'s snapshots as a ``ScoreResult.components`` frame (for
-    ``explain_change``): one row per account and component, account_id as text. On PostgreSQL the JSON is
-    unnested by the database (jsonb_to_recordset) and read through COPY."""
-    columns = ["account_id", *COMPONENT_FIELDS]
+    ``explain_change``): one row per account and component, account_id as text, kind/label/weight from each
+    snapshot's model version. On PostgreSQL the documents come through COPY as text and are parsed here."""
     if is_postgres():
         from csops.tenancy.context import current_organization
 
@@ -395,30 +391,14 @@ def snapshot_components(*, day: dt.date, account_ids=None) -> pd.DataFrame:
         if account_ids is not None:
             accounts, params = "AND s.account_id = ANY(%s::uuid[])", [*params, [str(pk) for pk in account_ids]]
         sql = _STORED_COMPONENTS_SQL.format(table=HealthSnapshot._meta.db_table, accounts=accounts)
-        floats = ("raw_value", "score", "weight", "effective_weight", "contribution")
-        frame = frame_from_sql(sql, params, columns, dates=("observed_on",), dtypes=dict.fromkeys(floats, "float64"))
-        frame["missing"] = frame["missing"].eq("t")
-        return frame
-    qs = _scoped(HealthSnapshot.objects.filter(date=day), account_ids)
-    rows = []
-    for account_id, components in qs.values_list("account_id", "components").iterator(chunk_size=5000):
-        account = str(account_id)
-        rows.extend((account, *_component_tuple(c)) for c in components)
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
-    for column in ("raw_value", "score", "weight", "effective_weight", "contribution"):
-        frame[column] = pd.to_numeric(frame[column]).astype(np.float64)
-    frame["missing"] = frame["missing"].astype(bool)
-    frame["observed_on"] = pd.to_datetime(frame["observed_on"])
-    return frame
-
-
-COMPONENT_FIELDS = ["component", "kind", "label", "raw_value", "score", "weight", "effective_weight",
-                    "contribution", "missing", "observed_on"]
-
-
-def _component_tuple(component: dict) -> tuple:
-    return tuple(np.nan if component.get(f) is None and f not in ("missing", "observed_on") else component.get(f)
-                 for f in COMPONENT_FIELDS)
+        rows = frame_from_sql(sql, params, ["account_id", "model_version_id", "components"])
+        accounts_, versions, documents = (rows[c].tolist() for c in ("account_id", "model_version_id", "components"))
+    else:
+        rows = list(_scoped(HealthSnapshot.objects.filter(date=day), account_ids)
+                    .values_list("account_id", "model_version_id", "components").iterator(chunk_size=5000))
+        accounts_, versions, documents = ([r[i] for r in rows] for i in range(3))
+    configs = dict(HealthModelVersion.objects.filter(pk__in=set(versions)).values_list("pk", "config"))
+    return components_frame(accounts_, versions, documents, {str(pk): config for pk, config in configs.items()})
 
 
 def latest_snapshot_day() -> dt.date | None:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, LifecycleStage, Tier, Touchpoint, TouchpointKind
 from csops.tenancy.models import Membership, Organization, Role, Team, User
+from health.components import STORED_FIELDS
 from playbooks.models import Task, TaskType
 
 PASSWORD = "correct-horse-battery"
@@ -113,27 +114,24 @@ def _published_default_version(organization):
         return HealthModelVersion.objects.get(model=model, status=VersionStatus.PUBLISHED)
 
 
-def snapshot_components(score: float, *, missing: tuple[str, ...] = ()) -> list[dict]:
-    """Stored components of a snapshot scoring ``score``: usage drags it down, the rest sits at ``score``-ish;
-    the components named in ``missing`` have no input (their weight redistributed over the others)."""
-    specs = [("usage_trend", "usage_trend", "Usage trend", 40.0, 0.55), ("nps", "nps", "NPS", 30.0, 40.0),
-             ("csm_pulse", "csm_pulse", "CSM pulse", 30.0, 2.0)]
+def snapshot_components(score: float, *, missing: tuple[str, ...] = ()) -> dict:
+    """Stored components of a snapshot scoring ``score`` (``health.components`` document, three of the default
+    model's components): usage drags it down, the rest sits at ``score``-ish; the components named in
+    ``missing`` have no input (their weight redistributed over the others)."""
+    specs = [("usage_trend", 40.0, 0.55), ("nps", 30.0, 40.0), ("csm_pulse", 30.0, 2.0)]
     present = [s for s in specs if s[0] not in missing]
-    total_weight = sum(s[3] for s in present) or 1.0
-    rows = []
-    for key, kind, label, weight, raw in specs:
+    total_weight = sum(s[1] for s in present) or 1.0
+    document = {name: [] for name in STORED_FIELDS}
+    for key, weight, raw in specs:
         if key in missing:
-            rows.append({"component": key, "kind": kind, "label": label, "raw_value": None, "score": None,
-                         "weight": weight, "effective_weight": 0.0, "contribution": 0.0, "missing": True,
-                         "observed_on": None})
-            continue
-        effective = weight * 100.0 / total_weight
-        component_score = max(0.0, min(100.0, score - 20.0)) if key == "usage_trend" else min(100.0, score + 10.0)
-        rows.append({"component": key, "kind": kind, "label": label, "raw_value": raw, "score": component_score,
-                     "weight": weight, "effective_weight": effective,
-                     "contribution": component_score * effective / 100.0, "missing": False,
-                     "observed_on": "2026-11-01"})
-    return rows
+            values = (key, None, None, 0.0, 0.0, True, None)
+        else:
+            effective = weight * 100.0 / total_weight
+            component_score = max(0.0, min(100.0, score - 20.0)) if key == "usage_trend" else min(100.0, score + 10.0)
+            values = (key, raw, component_score, effective, component_score * effective / 100.0, False, "2026-11-01")
+        for name, value in zip(STORED_FIELDS, values, strict=True):
+            document[name].append(value)
+    return document
 
 
 class HealthSnapshotFactory(factory.django.DjangoModelFactory):
@@ -151,7 +149,8 @@ class HealthSnapshotFactory(factory.django.DjangoModelFactory):
         lambda o: "unknown" if o.score is None else "healthy" if o.score >= 70 else "at_risk" if o.score < 40
         else "stable")
     components = factory.LazyAttribute(lambda o: snapshot_components(float(o.score or 0)))
-    missing = factory.LazyAttribute(lambda o: [c["component"] for c in o.components if c["missing"]])
+    missing = factory.LazyAttribute(
+        lambda o: [key for key, gone in zip(o.components["component"], o.components["missing"], strict=True) if gone])
     top_detractor = "usage_trend"
     why_changed = "Usage trend fell from 72 to 31 (usage at 95% → 55% of the prior period)"
 

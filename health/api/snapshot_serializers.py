@@ -3,6 +3,7 @@ written through ``health.services.pulses.pulse_record``."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..components import component_rows
 from ..models import HealthSnapshot, Pulse, PulseValue
 from ..services.pulses import REASON_MAX_LENGTH, pulse_stale_on
 
@@ -42,8 +43,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SnapshotComponentSerializer(many=True))
     def get_components(self, snapshot):
-        return [{key: c.get(key) for key in SnapshotComponentSerializer._declared_fields} for c in snapshot.components
-                if isinstance(c, dict)]
+        return component_rows(snapshot.components, snapshot.model_version.config)
 
 
 class PulseSerializer(serializers.ModelSerializer):

@@ -40,6 +40,7 @@ from csops.tenancy.services import SYSTEM
 from playbooks.models import TaskPriority, TaskSource, TaskType
 from playbooks.services import task_create
 
+from ..components import version_meta
 from ..models import AlertKind, DeliveryStatus, HealthAlert, HealthSnapshot, SlackDelivery
 
 # The risk task's de-duplication key (task_create keeps one active task per account, type and reason): every
@@ -230,14 +231,12 @@ def _owners(*, organization: Organization, accounts: list[Account]) -> dict:
 
 
 def _detractor_labels(*, day: dt.date, account_ids: list) -> dict:
-    """account id -> label of the snapshot's top detractor (read from the stored components)."""
+    """account id -> label of the snapshot's top detractor (as its model version names it)."""
     labels = {}
-    for account_id, key, components in HealthSnapshot.objects.filter(
+    for account_id, key, config in HealthSnapshot.objects.filter(
         date=day, account_id__in=account_ids
-    ).exclude(top_detractor="").values_list("account_id", "top_detractor", "components"):
-        labels[account_id] = next(
-            (c.get("label") or key for c in components or [] if c.get("component") == key), key
-        )
+    ).exclude(top_detractor="").values_list("account_id", "top_detractor", "model_version__config"):
+        labels[account_id] = version_meta(config or {}).get(key, ("", key, None))[1]
     return labels
 
 

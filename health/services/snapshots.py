@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,11 +38,13 @@ from csops.tenancy.models import Organization
 from ..bulk import (
     TUNING,
     can_use_other_connections,
-    copy_binary_into_temp,
     copy_into_temp,
+    copy_text_into_temp,
     is_postgres,
     on_own_connection,
 )
+from ..components import documents as component_documents
+from ..components import documents_json, empty_document
 from ..models import HealthSnapshot
 from ..scoring import ScoringInputs, compute_signals, explain_change, score
 from ..selectors import latest_snapshot_day, model_versions_for_accounts, published_versions, scoring_inputs
@@ -152,37 +153,8 @@ def _score_by_version(inputs: ScoringInputs, account_version: pd.Series, configs
     return pd.concat(frames).sort_index(), pd.concat(components, ignore_index=True)
 
 
-def _json_float(values: np.ndarray) -> list:
-    """float64 → Python floats, NaN → None (JSON has no NaN)."""
-    return [None if v != v else float(v) for v in values.tolist()]  # v != v only for NaN
-
-
-def components_json(components: pd.DataFrame) -> dict[str, list[dict]]:
-    """``ScoreResult.components`` → per account, the JSON-safe list stored in ``HealthSnapshot.components``
-    (NaN → null, dates → ISO strings), in model order."""
-    observed = components["observed_on"]
-    observed_text = np.where(observed.notna(), observed.dt.strftime("%Y-%m-%d"), None) if len(components) else []
-    columns = {
-        "component": components["component"].tolist(),
-        "kind": components["kind"].tolist(),
-        "label": components["label"].tolist(),
-        "raw_value": _json_float(components["raw_value"].to_numpy(dtype=np.float64)),
-        "score": _json_float(components["score"].to_numpy(dtype=np.float64)),
-        "weight": _json_float(components["weight"].to_numpy(dtype=np.float64)),
-        "effective_weight": _json_float(components["effective_weight"].to_numpy(dtype=np.float64)),
-        "contribution": _json_float(components["contribution"].to_numpy(dtype=np.float64)),
-        "missing": components["missing"].astype(bool).tolist(),
-        "observed_on": list(observed_text),
-    }
-    names = list(columns)
-    out: dict[str, list[dict]] = {}
-    for account_id, *values in zip(components["account_id"].tolist(), *columns.values(), strict=True):
-        out.setdefault(account_id, []).append(dict(zip(names, values, strict=True)))
-    return out
-
-
 def _snapshot_rows(organization, day, accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series):
-    by_account = components_json(components)
+    by_account = component_documents(components)
     now = timezone.now()
     scores = accounts["score"].to_numpy(dtype=np.float64)
     points = accounts["top_detractor_points"].to_numpy(dtype=np.float64)
@@ -194,7 +166,7 @@ def _snapshot_rows(organization, day, accounts: pd.DataFrame, components: pd.Dat
         rows.append(HealthSnapshot(
             organization_id=organization.pk, account_id=account_id, date=day, model_version_id=version_id,
             score=None if scores[i] != scores[i] else Decimal(f"{scores[i]:.1f}"), band=str(band),
-            components=by_account.get(account_id, []), missing=list(missing or ()),
+            components=by_account.get(account_id) or empty_document(), missing=list(missing or ()),
             top_detractor=detractor or "", top_detractor_points=None if points[i] != points[i] else float(points[i]),
             why_changed=why_text if isinstance(why_text, str) else "", computed_at=now,
         ))
@@ -232,19 +204,9 @@ def _set_accounts_if_latest(day, accounts: pd.DataFrame) -> int:
 _PG_UPSERT = """
 INSERT INTO {snapshot} AS s (id, organization_id, account_id, date, model_version_id, score, band, components,
                              missing, top_detractor, top_detractor_points, why_changed, computed_at)
-SELECT gen_random_uuid(), %(org)s, a.account_id, %(day)s, a.model_version_id, a.score, a.band,
-       COALESCE(c.components, '[]'::jsonb), a.missing::jsonb, COALESCE(a.top_detractor, ''), a.top_detractor_points,
-       COALESCE(a.why_changed, ''), %(now)s
-FROM health_tmp_accounts a LEFT JOIN (
-    SELECT v.account_id, json_agg(json_build_object(
-        'component', m.component, 'kind', m.kind, 'label', m.label, 'raw_value', NULLIF(v.raw_value, 'NaN'),
-        'score', NULLIF(v.score, 'NaN'), 'weight', m.weight, 'effective_weight', v.effective_weight,
-        'contribution', v.contribution, 'missing', v.missing,
-        'observed_on', CASE WHEN v.observed = 'NaN' THEN NULL ELSE DATE '2000-01-01' + v.observed::int END
-    ))::jsonb AS components
-    FROM (SELECT * FROM health_tmp_components ORDER BY account_id, position) v JOIN health_tmp_meta m ON m.id = v.meta
-    GROUP BY v.account_id
-) c ON c.account_id = a.account_id
+SELECT gen_random_uuid(), %(org)s, a.account_id, %(day)s, a.model_version_id, a.score, a.band, d.components::jsonb,
+       a.missing::jsonb, COALESCE(a.top_detractor, ''), a.top_detractor_points, COALESCE(a.why_changed, ''), %(now)s
+FROM health_tmp_accounts a JOIN health_tmp_documents d ON d.account_id = a.account_id
 ORDER BY a.account_id
 ON CONFLICT (organization_id, account_id, date) DO UPDATE SET
     model_version_id = EXCLUDED.model_version_id, score = EXCLUDED.score, band = EXCLUDED.band,
@@ -257,7 +219,6 @@ WHERE (s.model_version_id, s.score, s.band, s.missing, s.top_detractor, s.top_de
                         EXCLUDED.top_detractor, EXCLUDED.top_detractor_points, EXCLUDED.why_changed,
                         EXCLUDED.components)
 """
-_EPOCH_2000 = np.datetime64("2000-01-01", "D")
 
 
 PARALLEL_WRITE_MIN_ACCOUNTS = 20_000  # below this, one transaction on one connection is fast enough
@@ -266,26 +227,22 @@ PARALLEL_WRITE_PARTS = 2  # the database server's cores on the reference machine
 
 def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series,
                     clock) -> int:
-    """PostgreSQL path: per part of the accounts, the accounts COPY'd (CSV) and the components COPY'd in binary
-    into temporary tables; the database builds each account's components JSON (json_agg over rows sorted once by
-    account and position — an ORDER BY inside the aggregate sorts per account; jsonb_agg is several times slower
-    than json_agg cast once) and upserts every row in one INSERT … SELECT, in account order, then sets the
-    accounts' denormalised health — all in one transaction per part. A row whose content did not change is left
-    alone (its computed_at stays: the earlier computation of the same day said the same thing), so a re-run
-    writes nothing.
+    """PostgreSQL path: per part of the accounts, one COPY (CSV) of the rows — each account's components as its
+    JSON document (``health.components``, serialised here) — into a temporary table, one INSERT … SELECT … ON
+    CONFLICT DO UPDATE in account order, then the accounts' denormalised health — all in one transaction per
+    part. A row whose content did not change is left alone (its computed_at stays: the earlier computation of
+    the same day said the same thing), so a re-run writes nothing.
 
     A big organization's accounts are written in ``PARALLEL_WRITE_PARTS`` parts at once, each on its own
-    connection and in its own transaction (the database builds the JSON and fills the indexes on all its
+    connection and in its own transaction (the database parses the JSON and fills the indexes on all its
     cores): an account's snapshot and its denormalised fields always commit together, so a crash leaves each
     account with its old or its new snapshot, never half; a part that failed is redone by the next run. Inside
     a caller's transaction (or below ``PARALLEL_WRITE_MIN_ACCOUNTS``) everything is one transaction."""
     parallel = len(accounts) >= PARALLEL_WRITE_MIN_ACCOUNTS and can_use_other_connections()
+    rows, documents = _pg_rows(accounts, components, why)
     parts = np.array_split(np.arange(len(accounts)), PARALLEL_WRITE_PARTS if parallel else 1)
-    payloads = []
-    for positions in parts:  # accounts are sorted by id: each part is a contiguous run of ids
-        part = accounts.iloc[positions]
-        part_components = components[components["account_id"].isin(part.index)] if len(parts) > 1 else components
-        payloads.append((part, _pg_payload(part, part_components, why.iloc[positions])))
+    payloads = [(accounts.iloc[positions], rows.iloc[positions], documents[positions[0]:positions[-1] + 1])
+                for positions in parts if len(positions)]  # accounts are sorted by id: contiguous runs of ids
     clock.lap("build")
     if len(payloads) == 1:
         updated = _pg_write(organization, day, *payloads[0])
@@ -299,10 +256,15 @@ def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.Da
     return updated
 
 
-def _pg_payload(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -> dict:
-    """The rows of one part, ready for COPY: accounts (CSV frame), component metadata, components (binary)."""
+_PG_COLUMNS = ("account_id uuid, model_version_id uuid, score numeric(4, 1), band text, missing text, "
+               "top_detractor text, top_detractor_points float8, why_changed text")
+
+
+def _pg_rows(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -> tuple[pd.DataFrame, list]:
+    """The snapshot rows for COPY, in the order of ``accounts`` (sorted by id), and each one's components
+    document (JSON bytes)."""
     scores = accounts["score"].to_numpy(dtype=np.float64)
-    account_rows = pd.DataFrame({
+    rows = pd.DataFrame({
         "account_id": accounts.index.to_numpy(),
         "model_version_id": accounts["model_version_id"].astype(str).to_numpy(),
         "score": np.where(np.isnan(scores), None, np.char.mod("%.1f", np.nan_to_num(scores))),
@@ -312,36 +274,18 @@ def _pg_payload(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series
         "top_detractor_points": accounts["top_detractor_points"].to_numpy(dtype=np.float64),
         "why_changed": why.to_numpy(),
     })
-    meta_keys = ["component", "kind", "label", "weight"]
-    meta_ids = components.groupby(meta_keys, sort=False).ngroup().to_numpy(dtype=np.int32)
-    meta = components[meta_keys].assign(id=meta_ids).drop_duplicates("id")[["id", *meta_keys]]
-    codes, ids = pd.factorize(components["account_id"])
-    id_bytes = np.array([uuid.UUID(str(pk)).bytes for pk in ids], dtype="S16")
-    observed = components["observed_on"].to_numpy(dtype="datetime64[D]")
-    observed_days = np.where(np.isnat(observed), np.nan, (observed - _EPOCH_2000).astype(np.int64))
-    component_columns = [
-        ("account_id", "uuid", id_bytes[codes]),
-        ("position", "int4", components.groupby("account_id", sort=False).cumcount().to_numpy(dtype=np.int32)),
-        ("meta", "int4", meta_ids),
-        ("raw_value", "float8", components["raw_value"].to_numpy(dtype=np.float64)),
-        ("score", "float8", components["score"].to_numpy(dtype=np.float64)),
-        ("effective_weight", "float8", components["effective_weight"].to_numpy(dtype=np.float64)),
-        ("contribution", "float8", components["contribution"].to_numpy(dtype=np.float64)),
-        ("missing", "bool", components["missing"].to_numpy(dtype=bool)),
-        ("observed", "float8", observed_days.astype(np.float64)),
-    ]
-    return {"accounts": account_rows, "meta": meta, "components": component_columns}
+    ids, texts = documents_json(components)
+    where = pd.Index(ids).get_indexer(accounts.index)
+    documents = np.append(texts, json.dumps(empty_document()).encode())[where]  # -1: no components, empty
+    return rows, documents.tolist()
 
 
-def _pg_write(organization, day, accounts: pd.DataFrame, payload: dict) -> int:
+def _pg_write(organization, day, accounts: pd.DataFrame, rows: pd.DataFrame, documents: list) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(TUNING)
-        copy_into_temp(cursor, "health_tmp_accounts",
-                       "account_id uuid, model_version_id uuid, score numeric(4, 1), band text, missing text, "
-                       "top_detractor text, top_detractor_points float8, why_changed text", payload["accounts"])
-        copy_into_temp(cursor, "health_tmp_meta", "id int, component text, kind text, label text, weight float8",
-                       payload["meta"])
-        copy_binary_into_temp(cursor, "health_tmp_components", payload["components"])
+        copy_into_temp(cursor, "health_tmp_accounts", _PG_COLUMNS, rows)
+        copy_text_into_temp(cursor, "health_tmp_documents", "account_id uuid, components text",
+                            zip(rows["account_id"].str.encode("ascii").tolist(), documents, strict=True))
         cursor.execute(_PG_UPSERT.format(snapshot=HealthSnapshot._meta.db_table),
                        {"org": organization.pk, "day": day, "now": timezone.now()})
         return _set_accounts_if_latest(day, accounts)

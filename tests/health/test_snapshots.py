@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Account, SupportTicket, SurveyResponse, Touchpoint, UsageRecord
 from csops.tenancy.context import tenant_context
 from health import selectors
+from health.components import FIELDS, STORED_FIELDS, component_rows, documents
 from health.models import HealthModel, HealthModelVersion, HealthSnapshot, Pulse, SegmentField, VersionStatus
 from health.scoring import ComponentConfig, HealthModelConfig, ScoringInputs, compute_signals, default_model, score
 from health.services import snapshots as snapshot_services
@@ -205,8 +206,11 @@ def test_recompute_writes_one_snapshot_per_active_account_and_the_accounts_field
     assert not snapshots.filter(account=churned).exists()
     for snap in snapshots:
         json.dumps(snap.components, allow_nan=False)  # JSON-safe: NaN → null, dates → ISO
-        assert [c["component"] for c in snap.components] == list(default_model().keys)
-        assert set(snap.components[0]) == set(selectors.COMPONENT_FIELDS)
+        assert set(snap.components) == set(STORED_FIELDS)  # kind, label and weight are the model version's
+        rows = component_rows(snap.components, snap.model_version.config)
+        assert [c["component"] for c in rows] == list(default_model().keys)
+        assert [c["label"] for c in rows] == [c.label for c in default_model().components]
+        assert set(rows[0]) == set(FIELDS)
         account = Account.objects.get(pk=snap.account_id)
         assert (account.health_score, account.health_band, account.health_as_of) == (snap.score, snap.band, DAY)
         assert snap.why_changed == "No previous score" or snap.band == "unknown"
@@ -220,9 +224,9 @@ def test_snapshot_rows_equal_the_engines_result(scored_org):
     config = version.engine_config()
     inputs = selectors.scoring_inputs(organization=org, as_of=DAY, configs=[config])
     result = score(compute_signals(inputs, config), config)
-    stored = snapshot_services.components_json(result.components)
-    assert any(c["observed_on"] for cs in stored.values() for c in cs)
-    assert any(c["raw_value"] is None for cs in stored.values() for c in cs)
+    stored = documents(result.components)
+    assert any(any(d["observed_on"]) for d in stored.values())
+    assert any(None in d["raw_value"] for d in stored.values())
     for snap in HealthSnapshot.objects.filter(date=DAY):
         expected = result.accounts.loc[str(snap.account_id)]
         assert snap.band == expected["band"]
