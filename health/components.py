@@ -30,7 +30,7 @@ VERSION_FIELDS = ("kind", "label", "weight")
 # A component as the engine gives it (``ScoreResult.components``) and as readers get it back.
 FIELDS = ("component", "kind", "label", "raw_value", "score", "weight", "effective_weight", "contribution",
           "missing", "observed_on")
-_FLOATS = ("raw_value", "score", "effective_weight", "contribution")
+FLOAT_FIELDS = ("raw_value", "score", "effective_weight", "contribution")
 
 
 def _contiguous(components: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -63,7 +63,7 @@ def documents(components: pd.DataFrame) -> dict[Any, dict[str, list]]:
     observed_text[np.isnat(observed)] = None
     columns = {
         "component": components["component"].astype(str).tolist(),
-        **{name: _json_values(components[name].to_numpy(dtype=np.float64)) for name in _FLOATS},
+        **{name: _json_values(components[name].to_numpy(dtype=np.float64)) for name in FLOAT_FIELDS},
         "missing": components["missing"].to_numpy(dtype=bool).tolist(),
         "observed_on": observed_text.tolist(),
     }
@@ -87,7 +87,7 @@ def documents_json(components: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     observed_text[np.isnat(observed)] = None
     columns = {
         "component": components["component"].astype(str).to_numpy(dtype=object),
-        **{name: components[name].to_numpy(dtype=np.float64) for name in _FLOATS},
+        **{name: components[name].to_numpy(dtype=np.float64) for name in FLOAT_FIELDS},
         "missing": components["missing"].to_numpy(dtype=bool),
         "observed_on": observed_text,
     }
@@ -159,30 +159,38 @@ def components_frame(account_ids: Sequence, version_ids: Sequence, stored: Itera
     lengths = np.array([len(d.get("component") or []) for d in docs], dtype=np.int64)
     column = {name: list(chain.from_iterable(d.get(name) or [None] * n for d, n in zip(docs, lengths, strict=True)))
               for name in STORED_FIELDS}
-    versions = np.repeat(np.asarray([str(v) for v in version_ids], dtype=object), lengths)
     frame = pd.DataFrame({
         "account_id": np.repeat(np.asarray([str(a) for a in account_ids], dtype=object), lengths),
+        "model_version_id": np.repeat(np.asarray([str(v) for v in version_ids], dtype=object), lengths),
         "component": np.asarray(column["component"], dtype=object),
-        **{name: np.asarray(column[name], dtype=np.float64) for name in _FLOATS},
+        **{name: np.asarray(column[name], dtype=np.float64) for name in FLOAT_FIELDS},
         "missing": np.asarray([bool(m) for m in column["missing"]], dtype=bool),
         "observed_on": pd.to_datetime(pd.Series(column["observed_on"], dtype=object), format="ISO8601"),
     })
+    return hydrated(frame, configs)
+
+
+def hydrated(rows: pd.DataFrame, configs: Mapping[Any, Mapping]) -> pd.DataFrame:
+    """Rows of stored components (``account_id``, ``model_version_id`` and the ``STORED_FIELDS``, one row per
+    account and component, in model order) → a ``ScoreResult.components`` frame: kind, label and weight
+    looked up in the configs of the versions (version id → config), observed_on as datetime64[s]."""
     meta = pd.DataFrame(
         [(str(version), key, *values) for version, config in configs.items()
          for key, values in version_meta(config).items()],
         columns=["version", "component", *VERSION_FIELDS],
     )
-    keyed = pd.MultiIndex.from_frame(meta[["version", "component"]])
-    where = keyed.get_indexer(pd.MultiIndex.from_arrays([versions, frame["component"].to_numpy()])) if len(meta) \
-        else np.full(len(frame), -1)
+    frame = rows.copy()
+    if len(meta) and len(frame):
+        where = pd.MultiIndex.from_frame(meta[["version", "component"]]).get_indexer(pd.MultiIndex.from_arrays(
+            [frame["model_version_id"].astype(str).to_numpy(), frame["component"].astype(str).to_numpy()]))
+    else:
+        where = np.full(len(frame), -1)
     found = where >= 0
     for name in VERSION_FIELDS:
         values = meta[name].to_numpy(dtype=np.float64 if name == "weight" else object)
-        fallback = np.nan if name == "weight" else ""
-        picked = np.full(len(frame), fallback, dtype=values.dtype)
+        picked = np.full(len(frame), np.nan if name == "weight" else "", dtype=values.dtype)
         picked[found] = values[where[found]]
         frame[name] = picked
-    unknown = ~found
-    frame.loc[unknown, "label"] = frame.loc[unknown, "component"]
-    frame["observed_on"] = frame["observed_on"].astype("datetime64[s]")
+    frame.loc[~found, "label"] = frame.loc[~found, "component"]
+    frame["observed_on"] = pd.to_datetime(frame["observed_on"]).astype("datetime64[s]")
     return frame[["account_id", *FIELDS]]

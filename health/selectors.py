@@ -47,7 +47,7 @@ from accounts.models import Account, LifecycleStage, SupportTicket, SurveyRespon
 from csops.tenancy.models import Organization
 
 from .bulk import frame_from_queryset, frame_from_sql, is_postgres, on_own_connection
-from .components import components_frame
+from .components import FLOAT_FIELDS, STORED_FIELDS, components_frame, hydrated
 from .models import HealthModelVersion, HealthSnapshot, Pulse, SegmentField, VersionStatus
 from .scoring import ComponentKind, HealthModelConfig, ScoringInputs
 
@@ -373,16 +373,18 @@ def _side_signals(organization: Organization, as_of: dt.date, configs, account_i
 # --- snapshots, coverage, freshness ------------------------------------------------------------------------
 
 
+# The arrays of each stored document unnested side by side by the database (set-returning functions in one select
+# list advance together): one row per account and component, no JSON parsed on the client.
 _STORED_COMPONENTS_SQL = """
-SELECT s.account_id, s.model_version_id, s.components FROM {table} s
-WHERE s.organization_id = %s AND s.date = %s {accounts}
+SELECT s.account_id, s.model_version_id, {fields}
+FROM {table} s WHERE s.organization_id = %s AND s.date = %s {accounts}
 """
 
 
 def snapshot_components(*, day: dt.date, account_ids=None) -> pd.DataFrame:
     """The stored components of ``day``'s snapshots as a ``ScoreResult.components`` frame (for
     ``explain_change``): one row per account and component, account_id as text, kind/label/weight from each
-    snapshot's model version. On PostgreSQL the documents come through COPY as text and are parsed here."""
+    snapshot's model version. On PostgreSQL the database unnests the documents and COPY brings the rows."""
     if is_postgres():
         from csops.tenancy.context import current_organization
 
@@ -390,15 +392,20 @@ def snapshot_components(*, day: dt.date, account_ids=None) -> pd.DataFrame:
         accounts = ""
         if account_ids is not None:
             accounts, params = "AND s.account_id = ANY(%s::uuid[])", [*params, [str(pk) for pk in account_ids]]
-        sql = _STORED_COMPONENTS_SQL.format(table=HealthSnapshot._meta.db_table, accounts=accounts)
-        rows = frame_from_sql(sql, params, ["account_id", "model_version_id", "components"])
-        accounts_, versions, documents = (rows[c].tolist() for c in ("account_id", "model_version_id", "components"))
-    else:
-        rows = list(_scoped(HealthSnapshot.objects.filter(date=day), account_ids)
-                    .values_list("account_id", "model_version_id", "components").iterator(chunk_size=5000))
-        accounts_, versions, documents = ([r[i] for r in rows] for i in range(3))
+        sql = _STORED_COMPONENTS_SQL.format(
+            table=HealthSnapshot._meta.db_table, accounts=accounts,
+            fields=", ".join(f"jsonb_array_elements_text(s.components -> '{f}')" for f in STORED_FIELDS))
+        rows = frame_from_sql(sql, params, ["account_id", "model_version_id", *STORED_FIELDS],
+                              dtypes={**dict.fromkeys(FLOAT_FIELDS, "float64")})
+        rows["missing"] = rows["missing"].eq("true")
+        versions = rows["model_version_id"].unique().tolist()
+        configs = dict(HealthModelVersion.objects.filter(pk__in=versions).values_list("pk", "config"))
+        return hydrated(rows, {str(pk): config for pk, config in configs.items()})
+    snapshots = list(_scoped(HealthSnapshot.objects.filter(date=day), account_ids)
+                     .values_list("account_id", "model_version_id", "components").iterator(chunk_size=5000))
+    account_list, versions, documents = ([row[i] for row in snapshots] for i in range(3))
     configs = dict(HealthModelVersion.objects.filter(pk__in=set(versions)).values_list("pk", "config"))
-    return components_frame(accounts_, versions, documents, {str(pk): config for pk, config in configs.items()})
+    return components_frame(account_list, versions, documents, {str(pk): config for pk, config in configs.items()})
 
 
 def latest_snapshot_day() -> dt.date | None:

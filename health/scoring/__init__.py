@@ -22,7 +22,7 @@ from .config import (
     default_model,
 )
 from .engine import ScoreResult, band_for, component_scores, published_score, score
-from .explain import NO_CHANGE, explain_change
+from .explain import NO_CHANGE, component_order_of, explain_change
 from .inputs import InputError, ScoringInputs, empty_frame
 from .signals import OBSERVED_SUFFIX, compute_signals
 
@@ -44,6 +44,7 @@ __all__ = [
     "default_model",
     "empty_frame",
     "explain_change",
+    "component_order_of",
     "published_score",
     "score",
 ]

@@ -18,6 +18,8 @@ frame, or unscored there: every input missing or too little weight present) read
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -66,13 +68,16 @@ _EVENT_TEXT: dict[str, str] = {
 
 
 def explain_change(
-    previous: pd.DataFrame, current: pd.DataFrame, *, min_points: float = 1.0, max_items: int = 2
+    previous: pd.DataFrame, current: pd.DataFrame, *, min_points: float = 1.0, max_items: int = 2,
+    component_order: Sequence[str] | None = None,
 ) -> pd.Series:
     """One sentence per account (index ``account_id``, sorted) saying which components moved the score.
 
     ``previous`` and ``current`` are ``ScoreResult.components`` frames (e.g. last week's and today's
     snapshot); they may come from different model versions (a component only on one side counts as missing
-    on the other).
+    on the other). ``component_order`` breaks ties between equally large movers (default: the components
+    in order of appearance, current first — ``component_order_of``); pass the whole run's order when
+    explaining it in parts, so that every part words its accounts as the whole would.
     """
     if max_items < 1:
         raise ValueError("max_items must be at least 1")
@@ -81,7 +86,8 @@ def explain_change(
     previous_scored, current_scored = _scored_accounts(previous), _scored_accounts(current)
 
     # model order of the components (current model first), for ties between equally large movers
-    component_order = pd.Index(pd.unique(pd.concat([current["component"], previous["component"]])))
+    component_order = pd.Index(component_order if component_order is not None
+                               else component_order_of(previous, current))
     rows = current.merge(previous, on=["account_id", "component"], how="outer", suffixes=("", "_prev"))
     rows = rows[rows["account_id"].isin(previous_scored) & rows["account_id"].isin(current_scored)]
     rows = rows.assign(
@@ -114,6 +120,11 @@ def explain_change(
     explanation[~explanation.index.isin(previous_scored)] = NO_PREVIOUS
     explanation[~explanation.index.isin(current_scored)] = NO_CURRENT
     return explanation
+
+
+def component_order_of(previous: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+    """The components in order of appearance (the current model's first): ``explain_change``'s tie-break."""
+    return pd.unique(pd.concat([current["component"], previous["component"]])).tolist()
 
 
 def _scored_accounts(components: pd.DataFrame) -> pd.Index:

@@ -46,7 +46,7 @@ from ..bulk import (
 from ..components import documents as component_documents
 from ..components import documents_json, empty_document
 from ..models import HealthSnapshot
-from ..scoring import ScoringInputs, compute_signals, explain_change, score
+from ..scoring import ScoringInputs, component_order_of, compute_signals, explain_change, score
 from ..selectors import latest_snapshot_day, model_versions_for_accounts, published_versions, scoring_inputs
 from ..selectors import snapshot_components as stored_components
 from .models import health_model_ensure_default
@@ -111,10 +111,8 @@ def snapshots_recompute(
             return summary
         previous = (previous_read.result() if previous_read is not None
                     else stored_components(day=previous_day, account_ids=account_ids))
-        why = explain_change(previous, components).reindex(accounts_frame.index)
-        clock.lap("explain")
         write = _write_postgres if is_postgres() else _write_orm
-        summary.accounts_updated = write(organization, day, accounts_frame, components, why, clock)
+        summary.accounts_updated = write(organization, day, accounts_frame, components, previous, clock)
     summary.accounts = len(accounts_frame)
     summary.bands = accounts_frame["band"].value_counts().sort_index().to_dict()
     summary.versions = {str(k): int(v) for k, v in accounts_frame["model_version"].value_counts().items()}
@@ -180,8 +178,16 @@ def _denormalised(accounts: pd.DataFrame):
                                                strict=True))
 
 
-def _write_orm(organization, day, accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series, clock) -> int:
+def _why_changed(previous: pd.DataFrame, components: pd.DataFrame, accounts: pd.DataFrame, **options) -> pd.Series:
+    """Each account's why-changed sentence against its snapshot of ``WHY_LOOKBACK_DAYS`` earlier."""
+    return explain_change(previous, components, **options).reindex(accounts.index)
+
+
+def _write_orm(organization, day, accounts: pd.DataFrame, components: pd.DataFrame, previous: pd.DataFrame,
+               clock) -> int:
     """Portable path (SQLite): model instances, INSERT … ON CONFLICT DO UPDATE in batches, one transaction."""
+    why = _why_changed(previous, components, accounts)
+    clock.lap("explain")
     snapshots = _snapshot_rows(organization, day, accounts, components, why)
     clock.lap("build")
     with transaction.atomic():
@@ -222,38 +228,56 @@ WHERE (s.model_version_id, s.score, s.band, s.missing, s.top_detractor, s.top_de
 
 
 PARALLEL_WRITE_MIN_ACCOUNTS = 20_000  # below this, one transaction on one connection is fast enough
-PARALLEL_WRITE_PARTS = 2  # the database server's cores on the reference machine
+PARALLEL_WRITE_CONNECTIONS = 2  # the database server's cores on the reference machine
+PARALLEL_WRITE_PARTS = 4  # while the database writes a part, the next one is explained and serialised
 
 
-def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series,
+def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.DataFrame, previous: pd.DataFrame,
                     clock) -> int:
-    """PostgreSQL path: per part of the accounts, one COPY (CSV) of the rows — each account's components as its
-    JSON document (``health.components``, serialised here) — into a temporary table, one INSERT … SELECT … ON
-    CONFLICT DO UPDATE in account order, then the accounts' denormalised health — all in one transaction per
-    part. A row whose content did not change is left alone (its computed_at stays: the earlier computation of
-    the same day said the same thing), so a re-run writes nothing.
+    """PostgreSQL path: per part of the accounts, the why-changed sentences, one COPY (CSV) of the rows and one
+    (text) of their components documents (``health.components``, serialised here) into temporary tables, one
+    INSERT … SELECT … ON CONFLICT DO UPDATE in account order, then the accounts' denormalised health — all in one
+    transaction per part. A row whose content did not change is left alone (its computed_at stays: the earlier
+    computation of the same day said the same thing), so a re-run writes nothing.
 
-    A big organization's accounts are written in ``PARALLEL_WRITE_PARTS`` parts at once, each on its own
-    connection and in its own transaction (the database parses the JSON and fills the indexes on all its
-    cores): an account's snapshot and its denormalised fields always commit together, so a crash leaves each
+    A big organization is written in ``PARALLEL_WRITE_PARTS`` parts (contiguous runs of account ids) as a
+    pipeline: while ``PARALLEL_WRITE_CONNECTIONS`` connections write the parts ready so far, each in its own
+    transaction, this thread explains and serialises the next (client and database work at once instead of in
+    turn). Every part words its sentences with the whole run's component order, so the rows do not depend on
+    the cut. An account's snapshot and its denormalised fields always commit together, so a crash leaves each
     account with its old or its new snapshot, never half; a part that failed is redone by the next run. Inside
     a caller's transaction (or below ``PARALLEL_WRITE_MIN_ACCOUNTS``) everything is one transaction."""
-    parallel = len(accounts) >= PARALLEL_WRITE_MIN_ACCOUNTS and can_use_other_connections()
-    rows, documents = _pg_rows(accounts, components, why)
-    parts = np.array_split(np.arange(len(accounts)), PARALLEL_WRITE_PARTS if parallel else 1)
-    payloads = [(accounts.iloc[positions], rows.iloc[positions], documents[positions[0]:positions[-1] + 1])
-                for positions in parts if len(positions)]  # accounts are sorted by id: contiguous runs of ids
-    clock.lap("build")
-    if len(payloads) == 1:
-        updated = _pg_write(organization, day, *payloads[0])
-    else:
-        with ThreadPoolExecutor(max_workers=len(payloads) - 1) as pool:
-            others = [pool.submit(on_own_connection, organization, _pg_write, organization, day, *payload)
-                      for payload in payloads[1:]]
-            updated = _pg_write(organization, day, *payloads[0])
-            updated += sum(future.result() for future in others)
+    if not (len(accounts) >= PARALLEL_WRITE_MIN_ACCOUNTS and can_use_other_connections()):
+        why = _why_changed(previous, components, accounts)
+        clock.lap("explain")
+        rows, documents = _pg_rows(accounts, components, why)
+        clock.lap("build")
+        updated = _pg_write(organization, day, accounts, rows, documents)
+        clock.lap("write")
+        return updated
+    order = component_order_of(previous, components)
+    with ThreadPoolExecutor(max_workers=PARALLEL_WRITE_CONNECTIONS) as pool:
+        writes = []
+        for part, part_components, part_previous in _parts(accounts, components, previous, PARALLEL_WRITE_PARTS):
+            why = _why_changed(part_previous, part_components, part, component_order=order)
+            rows, documents = _pg_rows(part, part_components, why)
+            writes.append(pool.submit(on_own_connection, organization, _pg_write, organization, day, part, rows,
+                                      documents))
+        clock.lap("explain+build")  # while the first parts were being written
+        updated = sum(write.result() for write in writes)
     clock.lap("write")
     return updated
+
+
+def _parts(accounts: pd.DataFrame, components: pd.DataFrame, previous: pd.DataFrame, count: int):
+    """``count`` contiguous runs of the (id-sorted) accounts, each with its current and previous components."""
+    current_at = accounts.index.get_indexer(components["account_id"])
+    previous_at = accounts.index.get_indexer(previous["account_id"]) if len(previous) else np.empty(0, np.int64)
+    for positions in np.array_split(np.arange(len(accounts)), count):
+        if len(positions):
+            first, last = int(positions[0]), int(positions[-1])
+            yield (accounts.iloc[first:last + 1], components[(current_at >= first) & (current_at <= last)],
+                   previous[(previous_at >= first) & (previous_at <= last)])
 
 
 _PG_COLUMNS = ("account_id uuid, model_version_id uuid, score numeric(4, 1), band text, missing text, "

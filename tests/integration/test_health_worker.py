@@ -107,8 +107,10 @@ def test_parallel_parts_write_the_same_rows_as_one_transaction(monkeypatch):
                         lambda organization, function, *args: on_other_connections.append((function, args))
                         or real(organization, function, *args))
     parallel = snapshots_recompute(organization=org, day=day, detect_alerts=False)
-    parts = [args[3] for function, args in on_other_connections if function is snapshots._pg_write]
-    assert len(parts) == 1 and 0 < len(parts[0]) < 25  # one part of the accounts went through a second connection
+    parts = [args[2] for function, args in on_other_connections if function is snapshots._pg_write]
+    # every part went through a connection of its own, the four together exactly the accounts
+    assert len(parts) == snapshots.PARALLEL_WRITE_PARTS and all(0 < len(part) < 25 for part in parts)
+    assert sorted(pk for part in parts for pk in part.index) == sorted(expected)
     assert snapshots._stored_components in [function for function, _args in on_other_connections]
     got = _rows(org, day)
     assert single.accounts == parallel.accounts == 25 and parallel.accounts_updated == 25
