@@ -26,20 +26,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db.models import (
-    Case,
+    BooleanField,
     DateTimeField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Max,
     Min,
     OuterRef,
     Q,
     Subquery,
     Sum,
+    TextField,
     Value,
-    When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -187,11 +187,13 @@ CROSS JOIN LATERAL (
 
 def _seat_readings(organization, as_of: dt.date, seat_metrics: set[str], account_ids) -> pd.DataFrame:
     """The latest reading on or before as_of per account of the licensed-seats metric and each seat metric:
-    one index probe per account and metric on PostgreSQL (LATERAL … LIMIT 1 on the unique index), a
-    correlated subquery elsewhere."""
+    one index probe per account on PostgreSQL (LATERAL … LIMIT 1 on the unique index) for the licensed seats only
+    — the seat metrics' latest readings that matter (inside the lookback) come with the usage sums —, a
+    correlated subquery for every metric elsewhere."""
     metrics = sorted({SEATS_METRIC, *seat_metrics})
     columns = ["account_id", "metric", "date", "value"]
     if is_postgres():
+        metrics = [SEATS_METRIC]
         accounts_sql, accounts_params = _accounts_qs(account_ids).values("id").query.sql_with_params()
         sql = _LATEST_READING_SQL.format(accounts=accounts_sql, usage=UsageRecord._meta.db_table)
         return frame_from_sql(sql, [*accounts_params, metrics, organization.pk, as_of], columns, dates=("date",),
@@ -202,35 +204,78 @@ def _seat_readings(organization, as_of: dt.date, seat_metrics: set[str], account
     return _fetch(rows, columns, dates=("date",), floats=("value",))
 
 
-def _usage_sums(as_of: dt.date, configs: list[HealthModelConfig], account_ids) -> pd.DataFrame:
+_DAY_ZERO = dt.date(2000, 1, 1)
+# PostgreSQL: the newest row's [day number, value] in a group (arrays compare element by element, and a metric
+# has one row per account and day), for the seat metrics' latest readings inside the lookback — read by the
+# same scan as the sums instead of one index probe per account and metric.
+_NEWEST_READING = RawSQL(  # noqa: S611 -- a constant expression, no input in it
+    f"ARRAY[(date - DATE '{_DAY_ZERO.isoformat()}')::float8, value::float8]", [])
+
+
+def _usage_sums(as_of: dt.date, configs: list[HealthModelConfig], account_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Usage pre-aggregated per account, metric and window segment (see the module docstring), with a
-    ``segment`` column; seat metrics' latest readings are split out afterwards (``_split_latest``)."""
+    ``segment`` column; seat metrics' latest readings are split out afterwards (``_split_latest``). On
+    PostgreSQL also the seat metrics' latest readings inside the lookback (account_id, metric, date, value),
+    from the same scan; elsewhere that frame is None (``_seat_readings`` probes them)."""
     cuts, summed, seat_metrics, breadth = _usage_plan(configs)
     columns = ["account_id", "date", "metric", "value"]
+    newest = pd.DataFrame(columns=columns) if is_postgres() else None
     if not cuts:
-        return pd.DataFrame(columns=[*columns, "segment"])
+        return pd.DataFrame(columns=[*columns, "segment"]), newest
     lookback = cuts[-1]
-    segment = Case(*[When(date__gt=as_of - dt.timedelta(days=c), then=Value(i)) for i, c in enumerate(cuts)],
-                   output_field=IntegerField())
+    # The segment as one yes/no key per inner cut ("newer than as_of − cut"), not one CASE value: PostgreSQL knows a
+    # boolean has two values, so it estimates the groups right and aggregates 9 M rows with parallel workers (a
+    # CASE key looked like a million groups to it). The segment is the number of cuts a row is older than.
+    flags = {f"newer_{i}": ExpressionWrapper(Q(date__gt=as_of - dt.timedelta(days=c)), output_field=BooleanField())
+             for i, c in enumerate(cuts[:-1])}
     base = _scoped(UsageRecord.objects.filter(date__gt=as_of - dt.timedelta(days=lookback), date__lte=as_of),
-                   account_ids).annotate(segment=segment)
+                   account_ids).annotate(**flags)
     parts = []
     wanted = summed | seat_metrics
     if wanted:
-        sums = (base.filter(metric__in=wanted).values("account_id", "metric", "segment")
-                .annotate(last=Max("date"), total=Sum("value")).order_by()
-                .values_list("account_id", "last", "metric", "total", "segment"))
-        parts.append(_fetch(sums, [*columns, "segment"], dates=("date",), floats=("value",)))
+        aggregates = {"last": Max("date"), "total": Sum("value")}
+        if newest is not None and seat_metrics:
+            aggregates["newest"] = Max(_NEWEST_READING, filter=Q(metric__in=seat_metrics), output_field=TextField())
+        extra = [name for name in aggregates if name not in ("last", "total")]
+        sums = (base.filter(metric__in=wanted).values("account_id", "metric", *flags).annotate(**aggregates)
+                .order_by().values_list("account_id", "last", "metric", "total", *flags, *extra))
+        frame = _with_segment(_fetch(sums, [*columns, *flags, *extra], dates=("date",), floats=("value",)),
+                              list(flags))
+        if "newest" in frame.columns:
+            newest = _newest_readings(frame.pop("newest"), frame)
+        parts.append(frame)
     if breadth:  # "any usage row in the window": one dated row per account and segment, any metric
         widest = max(breadth)
-        anyrows = (base.filter(date__gt=as_of - dt.timedelta(days=widest)).values("account_id", "segment")
-                   .annotate(last=Max("date")).order_by().values_list("account_id", "last", "segment"))
-        frame = _fetch(anyrows, ["account_id", "date", "segment"], dates=("date",))
+        anyrows = (base.filter(date__gt=as_of - dt.timedelta(days=widest)).values("account_id", *flags)
+                   .annotate(last=Max("date")).order_by().values_list("account_id", "last", *flags))
+        frame = _with_segment(_fetch(anyrows, ["account_id", "date", *flags], dates=("date",)), list(flags))
         parts.append(frame.assign(metric=ANY_METRIC, value=0.0))
     usage = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*columns, "segment"])
     usage["date"] = pd.to_datetime(usage["date"]).astype("datetime64[s]")
     usage["value"] = usage["value"].astype(np.float64)
-    return usage
+    return usage, newest
+
+
+def _newest_readings(arrays: pd.Series, sums: pd.DataFrame) -> pd.DataFrame:
+    """'{day number,value}' per (account, metric, segment) → the newest reading per account and metric."""
+    present = arrays.notna().to_numpy()
+    pairs = arrays[present].str.strip("{}").str.split(",", expand=True).astype(np.float64)
+    readings = pd.DataFrame({
+        "account_id": sums["account_id"].to_numpy()[present], "metric": sums["metric"].to_numpy()[present],
+        "day": pairs[0].to_numpy(dtype=np.int64) if len(pairs) else np.zeros(0, np.int64),
+        "value": pairs[1].to_numpy() if len(pairs) else np.zeros(0),
+    })
+    readings = readings.sort_values("day").drop_duplicates(["account_id", "metric"], keep="last")
+    days = readings.pop("day").to_numpy(dtype="timedelta64[D]")
+    return readings.assign(date=(np.datetime64(_DAY_ZERO, "D") + days).astype("datetime64[s]"))[
+        ["account_id", "metric", "date", "value"]]
+
+
+def _with_segment(frame: pd.DataFrame, flags: list[str]) -> pd.DataFrame:
+    """The yes/no "newer than cut i" columns → ``segment``: 0 for the newest, one more per cut a row is older than."""
+    newer = sum((frame[flag].isin([True, 1, "t", "true", "1"]).to_numpy(dtype=np.int64) for flag in flags),
+                np.zeros(len(frame), dtype=np.int64))
+    return frame.drop(columns=flags).assign(segment=len(flags) - newer)
 
 
 def _split_latest(usage: pd.DataFrame, latest: pd.DataFrame, as_of: dt.date, cuts: list[int]) -> pd.DataFrame:
@@ -346,17 +391,19 @@ def scoring_inputs(
         side = (pool.submit(on_own_connection, organization, _side_signals, organization, as_of, configs, account_ids)
                 if parallel else None)
         accounts = _accounts(account_ids)
+        newest = None  # seat metrics' latest readings in the lookback, when the usage sums brought them
         if raw_usage:
             usage = usage_raw(as_of=as_of, lookback_days=cuts[-1] if cuts else 0, account_ids=account_ids)
         else:
-            usage = _usage_sums(as_of, configs, account_ids)
+            usage, newest = _usage_sums(as_of, configs, account_ids)
         seats, surveys, tickets, touchpoints, pulses = (
             side.result() if side is not None else _side_signals(organization, as_of, configs, account_ids))
     licensed = seats[seats["metric"] == SEATS_METRIC].set_index("account_id")["value"]
     accounts["licensed_seats"] = accounts["account_id"].map(licensed).astype(np.float64)
     if not raw_usage:
         if seat_metrics and cuts:
-            usage = _split_latest(usage, seats[seats["metric"].isin(seat_metrics)], as_of, cuts)
+            latest = newest if newest is not None else seats[seats["metric"].isin(seat_metrics)]
+            usage = _split_latest(usage, latest, as_of, cuts)
         usage = _typed_usage(usage[["account_id", "date", "metric", "value"]])
     return ScoringInputs(as_of=as_of, accounts=accounts, usage=usage, surveys=surveys, tickets=tickets,
                          touchpoints=touchpoints, pulses=pulses)

@@ -293,7 +293,7 @@ def _pg_rows(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -
         "model_version_id": accounts["model_version_id"].astype(str).to_numpy(),
         "score": np.where(np.isnan(scores), None, np.char.mod("%.1f", np.nan_to_num(scores))),
         "band": accounts["band"].to_numpy(),
-        "missing": [json.dumps(list(m or ())) for m in accounts["missing"].tolist()],
+        "missing": _missing_json(accounts["missing"]),
         "top_detractor": accounts["top_detractor"].to_numpy(),
         "top_detractor_points": accounts["top_detractor_points"].to_numpy(dtype=np.float64),
         "why_changed": why.to_numpy(),
@@ -302,6 +302,12 @@ def _pg_rows(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -
     where = pd.Index(ids).get_indexer(accounts.index)
     documents = np.append(texts, json.dumps(empty_document()).encode())[where]  # -1: no components, empty
     return rows, documents.tolist()
+
+
+def _missing_json(missing: pd.Series) -> list[str]:
+    """Each account's missing components as JSON text; the engine gives a handful of distinct tuples."""
+    texts: dict = {}
+    return [texts.get(m) or texts.setdefault(m, json.dumps(list(m or ()))) for m in missing.tolist()]
 
 
 def _pg_write(organization, day, accounts: pd.DataFrame, rows: pd.DataFrame, documents: list) -> int:
