@@ -114,6 +114,8 @@ def documents_json(components: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def _json_rows(values: np.ndarray) -> list[bytes]:
     """One JSON array per row of a 2-D object array, each distinct row serialised once."""
+    if len(values) and (values == values[0]).all():  # one model version: every row the same keys
+        return [orjson.dumps(values[0].tolist())] * len(values)
     codes, distinct = pd.factorize(pd.Series(list(map(tuple, values.tolist())), dtype=object))
     return np.array([orjson.dumps(list(row)) for row in distinct], dtype=object)[codes].tolist()
 

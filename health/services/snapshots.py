@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
+import orjson
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
@@ -38,7 +39,6 @@ from csops.tenancy.models import Organization
 from ..bulk import (
     TUNING,
     can_use_other_connections,
-    copy_into_temp,
     copy_text_into_temp,
     is_postgres,
     on_own_connection,
@@ -210,9 +210,9 @@ def _set_accounts_if_latest(day, accounts: pd.DataFrame) -> int:
 _PG_UPSERT = """
 INSERT INTO {snapshot} AS s (id, organization_id, account_id, date, model_version_id, score, band, components,
                              missing, top_detractor, top_detractor_points, why_changed, computed_at)
-SELECT gen_random_uuid(), %(org)s, a.account_id, %(day)s, a.model_version_id, a.score, a.band, d.components::jsonb,
+SELECT gen_random_uuid(), %(org)s, a.account_id, %(day)s, a.model_version_id, a.score, a.band, a.components::jsonb,
        a.missing::jsonb, COALESCE(a.top_detractor, ''), a.top_detractor_points, COALESCE(a.why_changed, ''), %(now)s
-FROM health_tmp_accounts a JOIN health_tmp_documents d ON d.account_id = a.account_id
+FROM health_tmp_snapshots a
 ORDER BY a.account_id
 ON CONFLICT (organization_id, account_id, date) DO UPDATE SET
     model_version_id = EXCLUDED.model_version_id, score = EXCLUDED.score, band = EXCLUDED.band,
@@ -250,9 +250,9 @@ def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.Da
     if not (len(accounts) >= PARALLEL_WRITE_MIN_ACCOUNTS and can_use_other_connections()):
         why = _why_changed(previous, components, accounts)
         clock.lap("explain")
-        rows, documents = _pg_rows(accounts, components, why)
+        rows = _pg_rows(accounts, components, why)
         clock.lap("build")
-        updated = _pg_write(organization, day, accounts, rows, documents)
+        updated = _pg_write(organization, day, accounts, rows)
         clock.lap("write")
         return updated
     order = component_order_of(previous, components)
@@ -260,9 +260,8 @@ def _write_postgres(organization, day, accounts: pd.DataFrame, components: pd.Da
         writes = []
         for part, part_components, part_previous in _parts(accounts, components, previous, PARALLEL_WRITE_PARTS):
             why = _why_changed(part_previous, part_components, part, component_order=order)
-            rows, documents = _pg_rows(part, part_components, why)
-            writes.append(pool.submit(on_own_connection, organization, _pg_write, organization, day, part, rows,
-                                      documents))
+            writes.append(pool.submit(on_own_connection, organization, _pg_write, organization, day, part,
+                                      _pg_rows(part, part_components, why)))
         clock.lap("explain+build")  # while the first parts were being written
         updated = sum(write.result() for write in writes)
     clock.lap("write")
@@ -280,28 +279,36 @@ def _parts(accounts: pd.DataFrame, components: pd.DataFrame, previous: pd.DataFr
                    previous[(previous_at >= first) & (previous_at <= last)])
 
 
-_PG_COLUMNS = ("account_id uuid, model_version_id uuid, score numeric(4, 1), band text, missing text, "
-               "top_detractor text, top_detractor_points float8, why_changed text")
+_PG_COLUMNS = ("account_id uuid, model_version_id uuid, score numeric(4, 1), band text, components text, "
+               "missing text, top_detractor text, top_detractor_points float8, why_changed text")
 
 
-def _pg_rows(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -> tuple[pd.DataFrame, list]:
-    """The snapshot rows for COPY, in the order of ``accounts`` (sorted by id), and each one's components
-    document (JSON bytes)."""
+def _pg_rows(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -> list[list]:
+    """The snapshot rows for COPY as columns of text (None = NULL) in ``_PG_COLUMNS`` order, in the order of
+    ``accounts`` (sorted by id); each account's components as its JSON document."""
     scores = accounts["score"].to_numpy(dtype=np.float64)
-    rows = pd.DataFrame({
-        "account_id": accounts.index.to_numpy(),
-        "model_version_id": accounts["model_version_id"].astype(str).to_numpy(),
-        "score": np.where(np.isnan(scores), None, np.char.mod("%.1f", np.nan_to_num(scores))),
-        "band": accounts["band"].to_numpy(),
-        "missing": _missing_json(accounts["missing"]),
-        "top_detractor": accounts["top_detractor"].to_numpy(),
-        "top_detractor_points": accounts["top_detractor_points"].to_numpy(dtype=np.float64),
-        "why_changed": why.to_numpy(),
-    })
+    points = accounts["top_detractor_points"].to_numpy(dtype=np.float64)
     ids, texts = documents_json(components)
     where = pd.Index(ids).get_indexer(accounts.index)
-    documents = np.append(texts, json.dumps(empty_document()).encode())[where]  # -1: no components, empty
-    return rows, documents.tolist()
+    documents = np.append(texts, orjson.dumps(empty_document()))[where]  # -1: no components, the empty document
+    return [
+        accounts.index.astype(str).tolist(),
+        accounts["model_version_id"].astype(str).tolist(),
+        _text_or_none(scores, np.char.mod("%.1f", np.nan_to_num(scores))),
+        accounts["band"].astype(str).tolist(),
+        documents.tolist(),  # JSON bytes
+        _missing_json(accounts["missing"]),
+        [d if isinstance(d, str) else None for d in accounts["top_detractor"].tolist()],
+        _text_or_none(points, [repr(p) for p in points.tolist()]),
+        [w if isinstance(w, str) else None for w in why.tolist()],
+    ]
+
+
+def _text_or_none(values: np.ndarray, texts) -> list:
+    """``texts`` with None where ``values`` is NaN."""
+    out = np.asarray(texts, dtype=object)
+    out[np.isnan(values)] = None
+    return out.tolist()
 
 
 def _missing_json(missing: pd.Series) -> list[str]:
@@ -310,12 +317,20 @@ def _missing_json(missing: pd.Series) -> list[str]:
     return [texts.get(m) or texts.setdefault(m, json.dumps(list(m or ()))) for m in missing.tolist()]
 
 
-def _pg_write(organization, day, accounts: pd.DataFrame, rows: pd.DataFrame, documents: list) -> int:
+# A transaction of the recompute's own does not wait for its WAL to reach the disk at commit (the WAL writer
+# flushes it within a fraction of a second): a crash in that window loses only rows the next run writes again —
+# the hourly fan-out re-runs a day until its snapshots cover every active account (health/tasks.py). Consistency
+# is unaffected, and rows are visible to other sessions at commit as usual. Never set inside a caller's transaction.
+_OWN_TRANSACTION_TUNING = "SET LOCAL synchronous_commit = off"
+
+
+def _pg_write(organization, day, accounts: pd.DataFrame, rows: list[list]) -> int:
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(TUNING)
-        copy_into_temp(cursor, "health_tmp_accounts", _PG_COLUMNS, rows)
-        copy_text_into_temp(cursor, "health_tmp_documents", "account_id uuid, components text",
-                            zip(rows["account_id"].str.encode("ascii").tolist(), documents, strict=True))
+        if own_transaction:
+            cursor.execute(_OWN_TRANSACTION_TUNING)
+        copy_text_into_temp(cursor, "health_tmp_snapshots", _PG_COLUMNS, rows)
         cursor.execute(_PG_UPSERT.format(snapshot=HealthSnapshot._meta.db_table),
                        {"org": organization.pk, "day": day, "now": timezone.now()})
         return _set_accounts_if_latest(day, accounts)

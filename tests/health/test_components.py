@@ -84,7 +84,7 @@ def test_a_component_the_version_does_not_know_keeps_its_key_as_label():
 
 
 @pytest.mark.django_db
-def test_text_copy_keeps_backslashes_quotes_and_unicode():
+def test_text_copy_keeps_backslashes_quotes_tabs_newlines_and_unicode():
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's")
     ids, texts = documents_json(pd.DataFrame({
@@ -94,8 +94,10 @@ def test_text_copy_keeps_backslashes_quotes_and_unicode():
         "observed_on": np.array([dt.date(2026, 11, 1), None], dtype="datetime64[s]"),
     }))
     with transaction.atomic(), connection.cursor() as cursor:
-        copy_text_into_temp(cursor, "t_docs", "account_id uuid, components text",
-                            zip([i.encode() for i in ids.tolist()], texts.tolist(), strict=True))
+        copy_text_into_temp(cursor, "t_docs", "account_id uuid, components text, note text", [
+            ids.tolist(), texts.tolist(), ["tab\there, newline\nthere \\N"]])
+        cursor.execute("SELECT note FROM t_docs")
+        assert cursor.fetchone()[0] == "tab\there, newline\nthere \\N"
         cursor.execute("SELECT components::jsonb -> 'component', components::jsonb -> 'raw_value' FROM t_docs")
         keys, raw = cursor.fetchone()
     assert orjson.loads(keys) == ['a\\b "c"', "é\tü"] and orjson.loads(raw) == [1.5, None]
