@@ -43,7 +43,15 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import Account, LifecycleStage, SupportTicket, SurveyResponse, Touchpoint, UsageRecord
+from accounts.models import (
+    LICENSED_SEATS_METRIC,
+    Account,
+    LifecycleStage,
+    SupportTicket,
+    SurveyResponse,
+    Touchpoint,
+    UsageRecord,
+)
 from csops.tenancy.models import Organization
 
 from .bulk import frame_from_queryset, frame_from_sql, is_postgres, on_own_connection
@@ -51,7 +59,7 @@ from .components import FLOAT_FIELDS, STORED_FIELDS, components_frame, hydrated
 from .models import HealthModelVersion, HealthSnapshot, Pulse, SegmentField, VersionStatus
 from .scoring import ComponentKind, HealthModelConfig, ScoringInputs
 
-SEATS_METRIC = "licensed_seats"  # the usage metric whose latest reading is an account's licensed seats
+SEATS_METRIC = LICENSED_SEATS_METRIC  # the usage metric whose latest reading is an account's licensed seats
 ANY_METRIC = ""  # pseudo metric of the "any usage in this segment" rows (model metric names are non-empty)
 _SURVEY_KINDS = {ComponentKind.NPS: "nps", ComponentKind.CSAT: "csat"}
 
@@ -174,12 +182,14 @@ def _scoped(qs, account_ids):
     return qs.filter(account_id__in=list(account_ids)) if account_ids is not None else qs
 
 
+# One probe per account into the partial index of licensed-seats readings (accounts.UsageRecord): the metric is
+# bound client-side (a literal by the time PostgreSQL plans), so the planner can prove the index applies.
 _LATEST_READING_SQL = """
-SELECT a.id, m.metric, u.date, u.value
-FROM ({accounts}) AS a CROSS JOIN unnest(%s::text[]) AS m(metric)
+SELECT a.id, %s, u.date, u.value
+FROM ({accounts}) AS a
 CROSS JOIN LATERAL (
     SELECT r.date, r.value FROM {usage} r
-    WHERE r.organization_id = %s AND r.account_id = a.id AND r.metric = m.metric AND r.date <= %s
+    WHERE r.organization_id = %s AND r.account_id = a.id AND r.metric = %s AND r.date <= %s
     ORDER BY r.date DESC LIMIT 1
 ) AS u
 """
@@ -193,11 +203,10 @@ def _seat_readings(organization, as_of: dt.date, seat_metrics: set[str], account
     metrics = sorted({SEATS_METRIC, *seat_metrics})
     columns = ["account_id", "metric", "date", "value"]
     if is_postgres():
-        metrics = [SEATS_METRIC]
         accounts_sql, accounts_params = _accounts_qs(account_ids).values("id").query.sql_with_params()
         sql = _LATEST_READING_SQL.format(accounts=accounts_sql, usage=UsageRecord._meta.db_table)
-        return frame_from_sql(sql, [*accounts_params, metrics, organization.pk, as_of], columns, dates=("date",),
-                              dtypes={"value": "float64"})
+        return frame_from_sql(sql, [SEATS_METRIC, *accounts_params, organization.pk, SEATS_METRIC, as_of], columns,
+                              dates=("date",), dtypes={"value": "float64"})
     qs = _scoped(UsageRecord.objects.filter(metric__in=metrics, date__lte=as_of), account_ids)
     newest = qs.filter(account_id=OuterRef("account_id"), metric=OuterRef("metric")).order_by("-date").values("date")
     rows = qs.filter(date=Subquery(newest[:1])).values_list("account_id", "metric", "date", "value")
