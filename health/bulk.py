@@ -65,17 +65,20 @@ def frame_from_queryset(qs, columns: list[str], **kwargs) -> pd.DataFrame:
     return frame_from_sql(sql, params, columns, **kwargs)
 
 
-def copy_text_into_temp(cursor, table: str, columns_sql: str, columns: Sequence[Sequence[str | bytes | None]]) -> None:
+def copy_text_into_temp(cursor, table: str, columns_sql: str, columns: Sequence[Sequence[str | bytes | None]], *,
+                        analyze: bool = True) -> None:
     """Create ``table`` (temporary, dropped at commit) and COPY the given columns (equal-length sequences of text —
     str, or UTF-8 bytes such as JSON documents — None for NULL) into it in PostgreSQL's text format. Each column is
     escaped in one pass over its joined text (text holds no NUL, so NUL separates the values): no per-value Python
-    work, no CSV quoting of JSON."""
+    work, no CSV quoting of JSON. ``analyze=False`` skips the statistics when every plan reading the table is the
+    same whatever its contents (ANALYZE of 25k rows of JSON documents costs ~0.1 s)."""
     escaped = [_copy_escaped(values) for values in columns]
     data = b"\n".join(map(b"\t".join, zip(*escaped, strict=True))) + b"\n"
     cursor.execute(f"DROP TABLE IF EXISTS {table}")
     cursor.execute(f"CREATE TEMPORARY TABLE {table} ({columns_sql}) ON COMMIT DROP")
     cursor.copy_expert(f"COPY {table} FROM STDIN", io.BytesIO(data))
-    cursor.execute(f"ANALYZE {table}")
+    if analyze:
+        cursor.execute(f"ANALYZE {table}")
 
 
 _COPY_ESCAPES = ((b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r"))
