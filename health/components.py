@@ -45,6 +45,14 @@ def _contiguous(components: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.
     return components, np.asarray(accounts, dtype=object), starts
 
 
+def _iso_dates(values: pd.Series) -> np.ndarray:
+    """Dates → 'YYYY-MM-DD' text objects, NaT → None."""
+    days = values.to_numpy(dtype="datetime64[D]")
+    text = np.datetime_as_string(days).astype(object)
+    text[np.isnat(days)] = None
+    return text
+
+
 def _json_values(values: np.ndarray) -> list:
     """float64 → Python floats with NaN → None (JSON has no NaN)."""
     out = values.astype(object)
@@ -58,9 +66,7 @@ def documents(components: pd.DataFrame) -> dict[Any, dict[str, list]]:
     if components.empty:
         return {}
     components, accounts, starts = _contiguous(components)
-    observed = components["observed_on"].to_numpy(dtype="datetime64[D]")
-    observed_text = np.datetime_as_string(observed).astype(object)
-    observed_text[np.isnat(observed)] = None
+    observed_text = _iso_dates(components["observed_on"])
     columns = {
         "component": components["component"].astype(str).tolist(),
         **{name: _json_values(components[name].to_numpy(dtype=np.float64)) for name in FLOAT_FIELDS},
@@ -82,9 +88,7 @@ def documents_json(components: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if components.empty:
         return np.empty(0, dtype=object), np.empty(0, dtype=object)
     components, accounts, starts = _contiguous(components)
-    observed = components["observed_on"].to_numpy(dtype="datetime64[D]")
-    observed_text = np.datetime_as_string(observed).astype(object)
-    observed_text[np.isnat(observed)] = None
+    observed_text = _iso_dates(components["observed_on"])
     columns = {
         "component": components["component"].astype(str).to_numpy(dtype=object),
         **{name: components[name].to_numpy(dtype=np.float64) for name in FLOAT_FIELDS},
@@ -99,7 +103,7 @@ def documents_json(components: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         pieces, close = [], b"{"
         for name in STORED_FIELDS:
             values = columns[name][rows]
-            if name == "component" or count == 0:  # free text may hold "],[": each distinct row on its own
+            if name == "component":  # free text may hold "],[": each distinct row on its own
                 pieces += [repeat(close + f'"{name}":'.encode()), _json_rows(values)]
                 close = b","
             else:  # one array, cut at its seams; the brackets go into the repeated pieces

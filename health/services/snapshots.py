@@ -3,14 +3,17 @@
 ``snapshots_recompute`` loads an organization's signals set-wise (``health.selectors.scoring_inputs``),
 groups the accounts by the published model version that scores them, runs the pure engine once per version
 (vectorised over that version's accounts), explains each account's change against its snapshot of seven
-days earlier, and upserts one ``HealthSnapshot`` per account — together with the accounts' denormalised
-health fields — in ONE transaction. Then it raises that day's alerts.
+days earlier, and upserts one ``HealthSnapshot`` per account together with the accounts' denormalised health
+fields — in one transaction, or for a big organization on PostgreSQL in a few parts of contiguous accounts,
+each its own transaction, written while the next part is prepared (``_write_postgres``). Then it raises that
+day's alerts.
 
 Idempotent and safe to run concurrently: the rows are a pure function of the stored signals, the models and
 the day, written with INSERT … ON CONFLICT (organization, account, date) DO UPDATE in account order (two
 runs at once serialise on the first row instead of deadlocking). On PostgreSQL a row whose content did not
 change is not rewritten (its ``computed_at`` stays); the portable path rewrites it with a new ``computed_at``.
-A crash mid-run rolls the whole day back: readers see the old rows or the new ones, never a mix.
+A crash mid-run leaves every account with its old snapshot or its new one, never half of either (a part that
+did not commit is written by the next run).
 
 Past days (``day`` < today) score what that day would have scored (the engine ignores rows after ``as_of``),
 so ``snapshots_backfill`` fills history day by day, oldest first, each day's why-changed reading the
