@@ -17,6 +17,7 @@ Pure functions of frames, documents and configs (no queries): the recompute writ
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, repeat
 from typing import Any
@@ -31,6 +32,9 @@ VERSION_FIELDS = ("kind", "label", "weight")
 FIELDS = ("component", "kind", "label", "raw_value", "score", "weight", "effective_weight", "contribution",
           "missing", "observed_on")
 FLOAT_FIELDS = ("raw_value", "score", "effective_weight", "contribution")
+# Separates snapshots' component arrays in ``aggregated_frame``'s ``keys``: a control character, which JSON text
+# never holds unescaped.
+KEYS_SEPARATOR = "\x1e"
 
 
 def _contiguous(components: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -174,6 +178,57 @@ def components_frame(account_ids: Sequence, version_ids: Sequence, stored: Itera
         "observed_on": pd.to_datetime(pd.Series(column["observed_on"], dtype=object), format="ISO8601"),
     })
     return hydrated(frame, configs)
+
+
+def aggregated_frame(accounts: str, versions: str, keys: str, fields: Mapping[str, str],
+                     configs: Mapping[Any, Mapping]) -> pd.DataFrame:
+    """Many snapshots' documents as the database aggregates them, one text per field over every snapshot (the
+    selector's ``string_agg``), → the frame ``components_frame`` gives, without a Python object per value:
+    ``accounts`` and ``versions`` comma-separated ids, ``keys`` each snapshot's component array (JSON) separated
+    by ``KEYS_SEPARATOR``, ``fields`` the other ``STORED_FIELDS``' arrays comma-separated ("[1.5, null],[…]").
+    Numbers are parsed by pandas' C reader, dates once per distinct value, and each distinct pair of version and
+    key array is looked up once (kind, label and weight as in ``hydrated``).
+    Raises ValueError when the fields do not line up (a document lacking a field): read those documents with
+    ``components_frame``."""
+    key_codes, key_rows = pd.factorize(np.asarray(keys.split(KEYS_SEPARATOR), dtype=object))
+    version_codes, version_ids = pd.factorize(np.asarray(versions.split(","), dtype=object))
+    # a few distinct (version, key array) pairs: each one's components looked up once, in a table
+    pair_codes, pairs = pd.factorize(version_codes.astype(np.int64) * len(key_rows) + key_codes)
+    table: list[tuple] = []  # (component, kind, label, weight)
+    offsets, sizes = [], []
+    for pair in pairs.tolist():
+        version, row = version_ids[pair // len(key_rows)], orjson.loads(key_rows[pair % len(key_rows)])
+        meta = version_meta(configs.get(version, {}))
+        offsets.append(len(table))
+        sizes.append(len(row))
+        table += [(key, *meta.get(key, ("", key, None))) for key in row]
+    lengths = np.asarray(sizes, dtype=np.int64)[pair_codes]
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    at = np.repeat(np.asarray(offsets, dtype=np.int64)[pair_codes] - starts, lengths) + np.arange(total)
+    looked_up = list(zip(*table, strict=True)) if table else [(), (), (), ()]
+    columns = {name: np.asarray(values, dtype=np.float64 if name == "weight" else object)[at]
+               for name, values in zip(("component", *VERSION_FIELDS), looked_up, strict=True)}
+    for name in STORED_FIELDS[1:]:
+        if fields.get(name) is None:
+            raise ValueError(f"no snapshot stores the component field {name!r}")
+        text = fields[name].encode().translate(None, b'[] "')  # one comma-separated list of JSON scalars
+        if name in FLOAT_FIELDS:
+            values = pd.read_csv(io.BytesIO(text.replace(b",", b"\n")), header=None, names=[name],
+                                 dtype=np.float64, na_values=["null"], keep_default_na=False)[name].to_numpy()
+        elif name == "missing":
+            values = np.frombuffer(text.replace(b"true", b"1").replace(b"false", b"0").replace(b"null", b"0")
+                                   .replace(b",", b""), dtype=np.uint8) == ord("1")
+        else:  # ISO dates: a few hundred distinct
+            day_codes, days = pd.factorize(np.asarray(text.split(b","), dtype=object))
+            parsed = np.array([None if d == b"null" else d.decode() for d in days], dtype="datetime64[D]")
+            values = parsed[day_codes]
+        if len(values) != total:
+            raise ValueError(f"stored component field {name!r} holds {len(values)} values for {total} components")
+        columns[name] = values
+    columns["observed_on"] = columns["observed_on"].astype("datetime64[s]")
+    return pd.DataFrame({"account_id": np.repeat(np.asarray(accounts.split(","), dtype=object), lengths),
+                         **{name: columns[name] for name in FIELDS}})
 
 
 def hydrated(rows: pd.DataFrame, configs: Mapping[Any, Mapping]) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     DateTimeField,
@@ -54,8 +55,8 @@ from accounts.models import (
 )
 from csops.tenancy.models import Organization
 
-from .bulk import frame_from_queryset, frame_from_sql, is_postgres, on_own_connection
-from .components import FLOAT_FIELDS, STORED_FIELDS, components_frame, hydrated
+from .bulk import TUNING, frame_from_queryset, frame_from_sql, is_postgres, on_own_connection
+from .components import KEYS_SEPARATOR, STORED_FIELDS, aggregated_frame, components_frame
 from .models import HealthModelVersion, HealthSnapshot, Pulse, SegmentField, VersionStatus
 from .scoring import ComponentKind, HealthModelConfig, ScoringInputs
 
@@ -429,18 +430,23 @@ def _side_signals(organization: Organization, as_of: dt.date, configs, account_i
 # --- snapshots, coverage, freshness ------------------------------------------------------------------------
 
 
-# The arrays of each stored document unnested side by side by the database (set-returning functions in one select
-# list advance together): one row per account and component, no JSON parsed on the client.
+# Every stored document's arrays, one text per field over all the day's snapshots (the database navigates each
+# jsonb once per field and concatenates; the client parses a handful of long texts instead of a row per
+# component: ``health.components.aggregated_frame``). Aggregates of one select see the rows in the same order.
 _STORED_COMPONENTS_SQL = """
-SELECT s.account_id, s.model_version_id, {fields}
-FROM {table} s WHERE s.organization_id = %s AND s.date = %s {accounts}
+SELECT string_agg(s.account_id::text, ','), string_agg(s.model_version_id::text, ','),
+       string_agg(s.components ->> 'component', %s), {fields}
+FROM {table} s
+WHERE s.organization_id = %s AND s.date = %s AND s.components -> 'component' <> '[]'::jsonb {accounts}
 """
 
 
 def snapshot_components(*, day: dt.date, account_ids=None) -> pd.DataFrame:
     """The stored components of ``day``'s snapshots as a ``ScoreResult.components`` frame (for
     ``explain_change``): one row per account and component, account_id as text, kind/label/weight from each
-    snapshot's model version. On PostgreSQL the database unnests the documents and COPY brings the rows."""
+    snapshot's model version. On PostgreSQL the database concatenates each field of the documents and the client
+    parses a few long texts (``_STORED_COMPONENTS_SQL``); elsewhere, or for documents lacking a field, each
+    document is read and parsed on its own."""
     if is_postgres():
         from csops.tenancy.context import current_organization
 
@@ -450,13 +456,19 @@ def snapshot_components(*, day: dt.date, account_ids=None) -> pd.DataFrame:
             accounts, params = "AND s.account_id = ANY(%s::uuid[])", [*params, [str(pk) for pk in account_ids]]
         sql = _STORED_COMPONENTS_SQL.format(
             table=HealthSnapshot._meta.db_table, accounts=accounts,
-            fields=", ".join(f"jsonb_array_elements_text(s.components -> '{f}')" for f in STORED_FIELDS))
-        rows = frame_from_sql(sql, params, ["account_id", "model_version_id", *STORED_FIELDS],
-                              dtypes={**dict.fromkeys(FLOAT_FIELDS, "float64")})
-        rows["missing"] = rows["missing"].eq("true")
-        versions = rows["model_version_id"].unique().tolist()
-        configs = dict(HealthModelVersion.objects.filter(pk__in=versions).values_list("pk", "config"))
-        return hydrated(rows, {str(pk): config for pk, config in configs.items()})
+            fields=", ".join(f"string_agg(s.components ->> '{f}', ',')" for f in STORED_FIELDS[1:]))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(TUNING)
+            cursor.execute(sql, [KEYS_SEPARATOR, *params])
+            ids, versions, keys, *fields = cursor.fetchone()
+        if ids is None:  # no snapshot with components that day
+            return components_frame([], [], [], {})
+        configs = dict(HealthModelVersion.objects.filter(pk__in=set(versions.split(","))).values_list("pk", "config"))
+        configs = {str(pk): config for pk, config in configs.items()}
+        try:
+            return aggregated_frame(ids, versions, keys, dict(zip(STORED_FIELDS[1:], fields, strict=True)), configs)
+        except ValueError:  # a document lacking a field: read the documents themselves
+            pass
     snapshots = list(_scoped(HealthSnapshot.objects.filter(date=day), account_ids)
                      .values_list("account_id", "model_version_id", "components").iterator(chunk_size=5000))
     account_list, versions, documents = ([row[i] for row in snapshots] for i in range(3))

@@ -10,8 +10,18 @@ import pytest
 from django.db import connection, transaction
 
 from health.bulk import copy_text_into_temp
-from health.components import FIELDS, STORED_FIELDS, component_rows, components_frame, documents, documents_json
+from health.components import (
+    FIELDS,
+    KEYS_SEPARATOR,
+    STORED_FIELDS,
+    aggregated_frame,
+    component_rows,
+    components_frame,
+    documents,
+    documents_json,
+)
 from health.scoring import ComponentConfig, HealthModelConfig, score
+from tests.factories import HealthSnapshotFactory, snapshot_components
 
 from .helpers import signals
 
@@ -101,3 +111,69 @@ def test_text_copy_keeps_backslashes_quotes_tabs_newlines_and_unicode():
         cursor.execute("SELECT components::jsonb -> 'component', components::jsonb -> 'raw_value' FROM t_docs")
         keys, raw = cursor.fetchone()
     assert orjson.loads(keys) == ['a\\b "c"', "é\tü"] and orjson.loads(raw) == [1.5, None]
+
+
+def _aggregated(ids, versions, docs):
+    """What the PostgreSQL selector's string_agg gives for these documents (jsonb prints arrays as "[1, null]")."""
+    import json
+
+    return (",".join(ids), ",".join(versions), KEYS_SEPARATOR.join(json.dumps(d["component"]) for d in docs),
+            {name: ",".join(json.dumps(d[name]) for d in docs) for name in STORED_FIELDS[1:]})
+
+
+def test_aggregated_texts_read_back_exactly_as_the_documents_do_across_versions_and_odd_keys():
+    stored = documents(_engine_components())
+    v1 = {**MODEL.to_dict(), "version": "v1"}
+    v2 = {"components": [{"key": "nps", "kind": "nps", "label": "NPS v2", "weight": 100}]}
+    odd = {**stored["a1"], "component": ['x"],["y', "é\\z", "nps"]}  # free-text keys; none known to v1
+    ids = ["a1", "a2", "a3", "a4", "a5"]
+    versions = ["v1", "v2", "v1", "v2", "v1"]
+    docs = [stored["a1"], stored["a2"], stored["a3"], stored["a1"], odd]
+    configs = {"v1": v1, "v2": v2}
+
+    frame = aggregated_frame(*_aggregated(ids, versions, docs), configs)
+
+    expected = components_frame(ids, versions, docs, configs)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame.loc[frame["account_id"] == "a4", "label"].tolist() == ["usage_trend", "NPS v2", "csm_pulse"]
+    assert frame.loc[frame["account_id"] == "a5", "component"].tolist() == ['x"],["y', "é\\z", "nps"]
+
+
+def test_aggregated_texts_that_do_not_line_up_are_refused_not_misread():
+    stored = documents(_engine_components())
+    ids, versions, keys, fields = _aggregated(["a1", "a2"], ["v1", "v1"], [stored["a1"], stored["a2"]])
+    short = {**fields, "score": fields["score"].rsplit(",", 1)[0]}  # one value fewer than there are components
+    with pytest.raises(ValueError, match="score"):
+        aggregated_frame(ids, versions, keys, short, {})
+    with pytest.raises(ValueError, match="observed_on"):
+        aggregated_frame(ids, versions, keys, {**fields, "observed_on": None}, {})
+
+
+@pytest.mark.django_db
+def test_a_days_stored_components_read_the_same_on_every_database(world, other_world, monkeypatch):
+    """PostgreSQL reads the day's documents aggregated by the database; the portable path reads each document:
+    both give the frame ``components_frame`` makes of the stored documents, and an account without components
+    has no rows."""
+    from csops.tenancy.context import tenant_context
+    from health.models import HealthSnapshot
+    from health.selectors import snapshot_components as stored_components
+
+    day = dt.date(2026, 11, 17)
+    for score_, missing in ((72.5, ()), (31.0, ("nps",)), (55.0, ("usage_trend", "csm_pulse"))):
+        HealthSnapshotFactory(account__organization=world.org, date=day, score=score_,
+                              components=snapshot_components(score_, missing=missing))
+    HealthSnapshotFactory(account__organization=world.org, date=day, score=None,
+                          components={name: [] for name in STORED_FIELDS})
+    HealthSnapshotFactory(account__organization=other_world.org, date=day)  # another tenant's: not read
+    if connection.vendor == "postgresql":  # the aggregated read, not its per-document fallback
+        monkeypatch.setattr("health.selectors.components_frame", lambda *a, **k: pytest.fail("fell back"))
+    with tenant_context(world.org):
+        frame = stored_components(day=day)
+        rows = list(HealthSnapshot.objects.filter(date=day).values_list("account_id", "model_version_id",
+                                                                        "components", "model_version__config"))
+    expected = components_frame([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                                {str(r[1]): r[3] for r in rows})
+    order = ["account_id", "component"]
+    pd.testing.assert_frame_equal(frame.sort_values(order).reset_index(drop=True),
+                                  expected.sort_values(order).reset_index(drop=True))
+    assert frame["account_id"].nunique() == 3 and len(frame) == 9
