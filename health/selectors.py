@@ -31,6 +31,8 @@ from django.db.models import (
     DateTimeField,
     ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     Max,
     Min,
     OuterRef,
@@ -150,8 +152,11 @@ def _fetch(qs, columns: list[str], *, dates: tuple[str, ...] = (), floats: tuple
             frame[column] = pd.to_numeric(frame[column]).astype(np.float64)
     for column in ("account_id", "contact_id"):
         if column in frame.columns:
-            text = frame[column].astype(object)
-            frame[column] = text.where(text.notna(), None).map(lambda v: None if v is None else str(v)).astype(object)
+            values = frame[column].to_numpy(dtype=object)
+            if not is_postgres():  # UUIDs from the driver; COPY gave text already
+                values = np.array([None if v is None else str(v) for v in values.tolist()], dtype=object)
+            values[pd.isna(values)] = None
+            frame[column] = pd.Series(values, index=frame.index, dtype=object)
     return frame
 
 
@@ -222,6 +227,13 @@ _NEWEST_READING = RawSQL(  # noqa: S611 -- a constant expression, no input in it
     f"ARRAY[(date - DATE '{_DAY_ZERO.isoformat()}')::float8, value::float8]", [])
 
 
+class _Item(Func):
+    """One element of an array expression (PostgreSQL arrays count from 1)."""
+
+    template = "(%(expressions)s)[%(index)d]"
+    output_field = FloatField()
+
+
 def _usage_sums(as_of: dt.date, configs: list[HealthModelConfig], account_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Usage pre-aggregated per account, metric and window segment (see the module docstring), with a
     ``segment`` column; seat metrics' latest readings are split out afterwards (``_split_latest``). On
@@ -246,13 +258,16 @@ def _usage_sums(as_of: dt.date, configs: list[HealthModelConfig], account_ids) -
         aggregates = {"last": Max("date"), "total": Sum("value")}
         if newest is not None and seat_metrics:
             aggregates["newest"] = Max(_NEWEST_READING, filter=Q(metric__in=seat_metrics), output_field=TextField())
-        extra = [name for name in aggregates if name not in ("last", "total")]
-        sums = (base.filter(metric__in=wanted).values("account_id", "metric", *flags).annotate(**aggregates)
-                .order_by().values_list("account_id", "last", "metric", "total", *flags, *extra))
-        frame = _with_segment(_fetch(sums, [*columns, *flags, *extra], dates=("date",), floats=("value",)),
-                              list(flags))
-        if "newest" in frame.columns:
-            newest = _newest_readings(frame.pop("newest"), frame)
+        sums = base.filter(metric__in=wanted).values("account_id", "metric", *flags).annotate(**aggregates)
+        extra = []
+        if "newest" in aggregates:  # its two numbers as two columns: the reader parses them, no array text
+            sums, extra = sums.annotate(newest_day=_Item(F("newest"), index=1),
+                                        newest_value=_Item(F("newest"), index=2)), ["newest_day", "newest_value"]
+        sums = sums.order_by().values_list("account_id", "last", "metric", "total", *flags, *extra)
+        frame = _with_segment(_fetch(sums, [*columns, *flags, *extra], dates=("date",),
+                                     floats=("value", *extra)), list(flags))
+        if extra:
+            newest = _newest_readings(frame.pop("newest_day"), frame.pop("newest_value"), frame)
         parts.append(frame)
     if breadth:  # "any usage row in the window": one dated row per account and segment, any metric
         widest = max(breadth)
@@ -266,14 +281,12 @@ def _usage_sums(as_of: dt.date, configs: list[HealthModelConfig], account_ids) -
     return usage, newest
 
 
-def _newest_readings(arrays: pd.Series, sums: pd.DataFrame) -> pd.DataFrame:
-    """'{day number,value}' per (account, metric, segment) → the newest reading per account and metric."""
-    present = arrays.notna().to_numpy()
-    pairs = arrays[present].str.strip("{}").str.split(",", expand=True).astype(np.float64)
+def _newest_readings(days: pd.Series, values: pd.Series, sums: pd.DataFrame) -> pd.DataFrame:
+    """Day number and value of the newest reading per (account, metric, segment) → per account and metric."""
+    present = days.notna().to_numpy()
     readings = pd.DataFrame({
         "account_id": sums["account_id"].to_numpy()[present], "metric": sums["metric"].to_numpy()[present],
-        "day": pairs[0].to_numpy(dtype=np.int64) if len(pairs) else np.zeros(0, np.int64),
-        "value": pairs[1].to_numpy() if len(pairs) else np.zeros(0),
+        "day": days.to_numpy()[present].astype(np.int64), "value": values.to_numpy(dtype=np.float64)[present],
     })
     readings = readings.sort_values("day").drop_duplicates(["account_id", "metric"], keep="last")
     days = readings.pop("day").to_numpy(dtype="timedelta64[D]")
