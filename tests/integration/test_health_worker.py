@@ -108,8 +108,8 @@ def test_parallel_parts_write_the_same_rows_as_one_transaction(monkeypatch):
                         or real(organization, function, *args))
     parallel = snapshots_recompute(organization=org, day=day, detect_alerts=False)
     parts = [args[2] for function, args in on_other_connections if function is snapshots._pg_write]
-    # every part went through a connection of its own, the four together exactly the accounts
-    assert len(parts) == snapshots.PARALLEL_WRITE_PARTS and all(0 < len(part) < 25 for part in parts)
+    # every part went through a connection of its own, together exactly the accounts
+    assert len(parts) == len(snapshots.PARALLEL_WRITE_CUTS) + 1 and all(0 < len(part) < 25 for part in parts)
     assert sorted(pk for part in parts for pk in part.index) == sorted(expected)
     assert snapshots._stored_components in [function for function, _args in on_other_connections]
     got = _rows(org, day)
