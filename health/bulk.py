@@ -89,13 +89,17 @@ def _copy_escaped(values: Sequence[str | bytes | None]) -> list[bytes]:
     values = list(values)
     if not values:
         return []
-    nulls = [i for i, v in enumerate(values) if v is None]
+    nulls = [i for i, v in enumerate(values) if v is None] if None in values else []
+    blank = next((v for v in values if v is not None), "")[:0]  # b"" or "", as the column's other values
     for i in nulls:
-        values[i] = b""
-    if all(isinstance(v, bytes) for v in values):
+        values[i] = blank
+    try:  # bytes throughout (JSON documents), or text throughout: one join in C
         joined = b"\x00".join(values)
-    else:
-        joined = "\x00".join(v.decode() if isinstance(v, bytes) else v for v in values).encode()
+    except TypeError:
+        try:
+            joined = "\x00".join(values).encode()
+        except TypeError:  # a mix
+            joined = "\x00".join(v.decode() if isinstance(v, bytes) else v for v in values).encode()
     for raw, escaped in _COPY_ESCAPES:
         if raw in joined:
             joined = joined.replace(raw, escaped)

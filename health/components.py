@@ -50,11 +50,12 @@ def _contiguous(components: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.
 
 
 def _iso_dates(values: pd.Series) -> np.ndarray:
-    """Dates → 'YYYY-MM-DD' text objects, NaT → None."""
+    """Dates → 'YYYY-MM-DD' text objects, NaT → None; each distinct day formatted once (a few hundred)."""
     days = values.to_numpy(dtype="datetime64[D]")
-    text = np.datetime_as_string(days).astype(object)
-    text[np.isnat(days)] = None
-    return text
+    codes, distinct = pd.factorize(days.view(np.int64))
+    text = np.datetime_as_string(distinct.view("datetime64[D]")).astype(object)
+    text[np.isnat(distinct.view("datetime64[D]"))] = None
+    return text[codes] if len(codes) else np.empty(0, dtype=object)
 
 
 def _json_values(values: np.ndarray) -> list:

@@ -302,8 +302,8 @@ def _pg_rows(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -
     where = pd.Index(ids).get_indexer(accounts.index)
     documents = np.append(texts, orjson.dumps(empty_document()))[where]  # -1: no components, the empty document
     return [
-        accounts.index.astype(str).tolist(),
-        accounts["model_version_id"].astype(str).tolist(),
+        _as_text(accounts.index),
+        _as_text(accounts["model_version_id"]),
         _text_or_none(scores, np.char.mod("%.1f", np.nan_to_num(scores))),
         accounts["band"].astype(str).tolist(),
         documents.tolist(),  # JSON bytes
@@ -312,6 +312,12 @@ def _pg_rows(accounts: pd.DataFrame, components: pd.DataFrame, why: pd.Series) -
         _text_or_none(points, [repr(p) for p in points.tolist()]),
         [w if isinstance(w, str) else None for w in why.tolist()],
     ]
+
+
+def _as_text(values) -> list[str]:
+    """Ids (UUIDs or their text) as text, each distinct one converted once."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return np.array([str(v) for v in distinct], dtype=object)[codes].tolist()
 
 
 def _text_or_none(values: np.ndarray, texts) -> list:
