@@ -82,55 +82,117 @@ def explain_change(
     if max_items < 1:
         raise ValueError("max_items must be at least 1")
     previous, current = _prepared(previous), _prepared(current)
-    accounts = pd.Index(pd.concat([previous["account_id"], current["account_id"]]).unique()).sort_values()
-    previous_scored, current_scored = _scored_accounts(previous), _scored_accounts(current)
+    # Accounts as integer codes in sorted order, components as integer codes: every step below is integer work
+    # (the account ids are text; hashing 2 × 800k of them per step was most of the cost at 100k accounts).
+    account_code, accounts = _sorted_codes(np.concatenate([previous["account_id"].to_numpy(dtype=object),
+                                                           current["account_id"].to_numpy(dtype=object)]))
+    n_prev = len(previous)
+    prev_account, cur_account = account_code[:n_prev], account_code[n_prev:]
+    component_code, components = _sorted_codes(np.concatenate([previous["component"].to_numpy(dtype=object),
+                                                               current["component"].to_numpy(dtype=object)]))
+    prev_component, cur_component = component_code[:n_prev], component_code[n_prev:]
+    n = len(accounts)
+    previous_scored, current_scored = _scored(prev_account, previous, n), _scored(cur_account, current, n)
 
     # model order of the components (current model first), for ties between equally large movers
-    component_order = pd.Index(component_order if component_order is not None
-                               else component_order_of(previous, current))
-    rows = current.merge(previous, on=["account_id", "component"], how="outer", suffixes=("", "_prev"))
-    rows = rows[rows["account_id"].isin(previous_scored) & rows["account_id"].isin(current_scored)]
-    rows = rows.assign(
-        kind=rows["kind"].fillna(rows["kind_prev"]),
-        label=rows["label"].fillna(rows["label_prev"]),
-        missing=rows["missing"].astype("boolean").fillna(True).astype(bool),
-        missing_prev=rows["missing_prev"].astype("boolean").fillna(True).astype(bool),
-        order=component_order.get_indexer(rows["component"]),
-    )
-    # a component absent from one model version contributes 0 there
-    delta = rows["contribution"].fillna(0.0) - rows["contribution_prev"].fillna(0.0)
-    both = ~rows["missing"] & ~rows["missing_prev"]
-    score_moved = both & ((rows["score"] - rows["score_prev"]).abs() > 1e-9)
-    moved = score_moved | (rows["missing"] != rows["missing_prev"])
-    rows = rows.assign(abs_delta=delta.abs())[moved & (delta.abs() >= min_points)]
+    order_of = pd.Index(component_order if component_order is not None
+                        else component_order_of(previous, current)).get_indexer(components)
 
-    explanation = pd.Series(NO_CHANGE, index=accounts, dtype=object, name="explanation")
-    explanation.index.name = "account_id"
-    if len(rows):
-        rows = rows.sort_values(["account_id", "abs_delta", "order"], ascending=[True, False, True], kind="mergesort")
-        rows = rows.assign(rank=rows.groupby("account_id", sort=False).cumcount())
-        rows = rows[rows["rank"] < max_items]
-        rows = rows.assign(phrase=_phrases(rows))
-        wide = rows.pivot(index="account_id", columns="rank", values="phrase")
-        text = wide[0].astype(object)
-        for rank in range(1, wide.shape[1]):
-            following = wide[rank]
-            text = text + np.where(following.notna(), "; " + following.fillna("").astype(object), "")
-        explanation.loc[text.index] = text.to_numpy()
-    explanation[~explanation.index.isin(previous_scored)] = NO_PREVIOUS
-    explanation[~explanation.index.isin(current_scored)] = NO_CURRENT
-    return explanation
+    # full outer join on (account, component): every current row, then the previous rows no current row matches
+    width = max(len(components), 1)
+    prev_key = prev_account * width + prev_component
+    match = pd.Index(prev_key).get_indexer(cur_account * width + cur_component)  # -1: no previous row
+    only_prev = np.ones(n_prev, dtype=bool)
+    only_prev[match[match >= 0]] = False
+    prev_rows = np.concatenate([match, np.flatnonzero(only_prev)])  # previous row per joined row (-1: none)
+    cur_rows = np.concatenate([np.arange(len(current)), np.full(int(only_prev.sum()), -1)])
+    account = np.concatenate([cur_account, prev_account[only_prev]])
+    component = np.concatenate([cur_component, prev_component[only_prev]])
+    cur, prev = _side(current, cur_rows), _side(previous, prev_rows)
+
+    both_scored = previous_scored[account] & current_scored[account]
+    missing = np.where(cur_rows >= 0, cur["missing"], True)
+    missing_prev = np.where(prev_rows >= 0, prev["missing"], True)
+    # a component absent from one model version contributes 0 there
+    delta = np.nan_to_num(cur["contribution"], nan=0.0) - np.nan_to_num(prev["contribution"], nan=0.0)
+    both = ~missing & ~missing_prev
+    with np.errstate(invalid="ignore"):
+        score_moved = both & (np.abs(cur["score"] - prev["score"]) > 1e-9)
+    moved = score_moved | (missing != missing_prev)
+    picked = np.flatnonzero(both_scored & moved & (np.abs(delta) >= min_points))
+
+    texts = np.full(n, NO_CHANGE, dtype=object)
+    if len(picked):
+        # per account, the biggest |Δ contribution| first; ties in model order, then by component key
+        abs_delta = np.abs(delta[picked])
+        picked = picked[np.lexsort((component[picked], order_of[component[picked]], -abs_delta, account[picked]))]
+        group = account[picked]
+        first = np.r_[True, group[1:] != group[:-1]]
+        rank = np.arange(len(picked)) - np.maximum.accumulate(np.where(first, np.arange(len(picked)), 0))
+        picked, rank, group = picked[rank < max_items], rank[rank < max_items], group[rank < max_items]
+        phrase = _phrases(pd.DataFrame({
+            "kind": _filled(cur["kind"][picked], prev["kind"][picked]),
+            "label": _filled(cur["label"][picked], prev["label"][picked]),
+            "missing": missing[picked], "missing_prev": missing_prev[picked],
+            **{f"{name}{suffix}": side[name][picked] for name in ("score", "raw_value", "observed_on")
+               for suffix, side in (("", cur), ("_prev", prev))},
+        }))
+        for r in range(max_items):
+            at = rank == r
+            texts[group[at]] = phrase[at] if r == 0 else texts[group[at]] + "; " + phrase[at]
+    texts[~previous_scored] = NO_PREVIOUS
+    texts[~current_scored] = NO_CURRENT
+    return pd.Series(texts, index=pd.Index(accounts, name="account_id"), dtype=object, name="explanation")
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``values`` numbered in sorted order of the distinct values, and those values sorted.
+    Runs of equal neighbours (a frame's rows come account by account) are hashed once per run."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64), np.empty(0, dtype=object)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    run_codes, distinct = pd.factorize(values[starts])
+    sorter = np.argsort(np.asarray(distinct, dtype=object), kind="stable")
+    rank = np.empty(len(sorter), dtype=np.int64)
+    rank[sorter] = np.arange(len(sorter))
+    codes = np.repeat(rank[run_codes], np.diff(np.r_[starts, len(values)]))
+    return codes, np.asarray(distinct, dtype=object)[sorter]
+
+
+def _scored(account: np.ndarray, components: pd.DataFrame, n: int) -> np.ndarray:
+    """Per account code: has a score (an unscored account has every effective weight at 0; an absent one has none)."""
+    weights = np.nan_to_num(components["effective_weight"].to_numpy(dtype=np.float64), nan=0.0)
+    return np.bincount(account, weights=weights, minlength=n) > 0
+
+
+def _side(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """One side's columns for the joined rows (``rows``: that side's row per joined row, -1 for none → NaN/NaT)."""
+    present = rows >= 0
+    at = np.where(present, rows, 0)
+    out = {}
+    for name in ("score", "raw_value", "contribution"):
+        values = frame[name].to_numpy(dtype=np.float64)
+        out[name] = np.where(present, values[at] if len(values) else np.nan, np.nan)
+    observed = frame["observed_on"].to_numpy(dtype="datetime64[s]")
+    out["observed_on"] = np.where(present, observed[at] if len(observed) else np.datetime64("NaT"),
+                                  np.datetime64("NaT", "s"))
+    missing = frame["missing"].to_numpy(dtype=bool)
+    out["missing"] = np.where(present, missing[at] if len(missing) else True, True)
+    for name in ("kind", "label"):
+        values = frame[name].to_numpy(dtype=object)
+        picked = values[at] if len(values) else np.full(len(rows), None, dtype=object)
+        out[name] = np.where(present, picked, None)
+    return out
+
+
+def _filled(values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``values`` with the missing ones (None/NaN) taken from ``fallback``."""
+    return np.where(pd.isna(values), fallback, values)
 
 
 def component_order_of(previous: pd.DataFrame, current: pd.DataFrame) -> list[str]:
     """The components in order of appearance (the current model's first): ``explain_change``'s tie-break."""
     return pd.unique(pd.concat([current["component"], previous["component"]])).tolist()
-
-
-def _scored_accounts(components: pd.DataFrame) -> pd.Index:
-    """Accounts that have a score: an unscored account has every effective weight at 0."""
-    weight = components.groupby("account_id", sort=False)["effective_weight"].sum()
-    return weight.index[weight > 0]
 
 
 def _prepared(components: pd.DataFrame) -> pd.DataFrame:

@@ -124,3 +124,27 @@ def test_an_account_without_a_score_on_one_side_says_so():
     something = {"usage_trend": 1.0, "nps": 0, "csm_pulse": GOOD}
     sentence = explain({1: nothing, 2: something}, {1: something, 2: nothing})
     assert sentence.to_dict() == {1: "No previous score", 2: "No current score"}
+
+
+def test_a_model_change_ties_and_row_order():
+    """Account 1 was scored last week by a model with usage trend 40 / NPS 30 / pulse 30, this week by one
+    with usage trend 50 / NPS 50: the pulse (good: 100 × 30 % = 30 points) is no longer counted; usage trend
+    and NPS did not move (their contributions shifted by the reweighting only: not causes). Account 2, on the
+    new model both weeks: usage trend 72 → 52 and NPS 75 → 55 both move 20 × 50 % = 10 points: a tie, broken
+    by the model's order (usage trend first). Shuffling the rows of either frame changes nothing."""
+    import pandas as pd
+
+    now_model = HealthModelConfig(version="now", components=(ComponentConfig(kind="usage_trend", weight=50),
+                                                            ComponentConfig(kind="nps", weight=50)))
+    before = pd.concat([
+        score(signals({1: {"usage_trend": 0.95, "nps": 50, "csm_pulse": GOOD}}), MODEL).components,
+        score(signals({2: {"usage_trend": 0.95, "nps": 50}}), now_model).components,
+    ], ignore_index=True)
+    now = score(signals({1: {"usage_trend": 0.95, "nps": 50}, 2: {"usage_trend": 0.825, "nps": 10}}),
+                now_model).components
+    sentence = explain_change(before, now)
+    assert sentence[1] == "CSM pulse no longer counted (was 100)"
+    assert sentence[2] == ("Usage trend fell from 72 to 52 (usage at 95% → 82% of the prior period); "
+                           "NPS fell from 75 to 55 (NPS +50 → +10)")
+    shuffled = explain_change(before.sample(frac=1, random_state=3), now.sample(frac=1, random_state=4))
+    assert shuffled.to_dict() == sentence.to_dict()
