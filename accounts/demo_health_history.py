@@ -1,7 +1,7 @@
 """Demo phase: a year of health snapshots, as the daily job would have written them.
 
-Days: weekly over the past year and daily over the last 90 days, oldest first, each for the accounts active on
-that day (recurring revenue by the ledger). Today's snapshots go through the real recompute
+Days: weekly over the past year, its month-ends and daily over the last 90 days, oldest first, each for the
+accounts active on that day (recurring revenue by the ledger). Today's snapshots go through the real recompute
 (``health.services.snapshots.snapshots_recompute``: the accounts' health fields, today's alerts). The past days
 are scored by the same pure engine (``health.scoring``) on the signals loaded ONCE — one query per signal
 table, converted to the engine's input contract (``health/scoring/inputs.py``) the way ``health.selectors`` does
@@ -25,6 +25,7 @@ from health.models import HealthModelVersion, HealthSnapshot, Pulse
 from health.scoring import ScoringInputs, compute_signals, explain_change, score
 from health.services.snapshots import snapshots_recompute
 from health.validation_selectors import validation_page
+from renewals.periods import month_ends
 from renewals.selectors import lines_frame
 
 from .demo_signals import MAX_ACCOUNTS, WINDOW, _active_days
@@ -39,8 +40,11 @@ WHY_LOOKBACK_DAYS = 7
 
 
 def history_days(today: dt.date) -> list[dt.date]:
-    """Weekly over the past year and daily over the last 90 days, oldest first."""
+    """Weekly over the past year, its month-ends once the signals reach back a whole usage lookback (the
+    dashboard's trend charts read the month-ends' snapshots; earlier ones would chart a score made of the few
+    inputs the demo's first days have) and daily over the last 90 days, oldest first."""
     days = {today - dt.timedelta(days=7 * w) for w in range(HISTORY_WEEKS + 1)}
+    days |= set(month_ends(today=today, days=WINDOW - USAGE_LOOKBACK_DAYS))
     days |= {today - dt.timedelta(days=d) for d in range(HISTORY_DAILY_DAYS)}
     return sorted(days)
 

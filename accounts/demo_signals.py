@@ -12,7 +12,9 @@ account recovers over ~2 months.
 
 It is deliberately imperfect: some churners leave silently (no visible decline), some healthy accounts go
 through a rough patch and stay, low adopters stay customers, new accounts ramp up, and every signal is noisy —
-so the score's AUC lands around 0.75–0.85, not 1.0.
+so the score's AUC lands around 0.75–0.85, not 1.0. And, as in any real portfolio, about a fifth of the accounts
+with nothing decided yet are in trouble today (``STRUGGLING_SHARE``): without them the demo's portfolio read as
+~90 % healthy with a handful at risk, and the at-risk views had almost nothing to show.
 
 ``seed_health_signals`` writes the signals (column-wise, through ``ctx.writer``) and publishes a version of the
 default health model that knows the organization's key features (feature breadth); ``accounts/demo_health_history.py``
@@ -55,6 +57,11 @@ SILENT_CONTRACTION, CONTRACTION_SEVERITY = 0.5, (0.2, 0.5)
 LEAD_DAYS = (60, 150)
 RECOVERY_DAYS = 60
 ROUGH_PATCH_SHARE, ROUGH_PATCH_SEVERITY = 0.1, (0.35, 0.8)  # healthy accounts that dip and stay
+# Accounts in trouble right now with nothing decided yet (no churn, contraction or lost/at-risk call): their decline
+# began weeks or months ago and is still going — the accounts a health score exists to surface before a renewal
+# call does. Their outcome lies beyond today, so they never count in the validation's observed horizons as
+# churners; the older part of their decline counts there as false alarms, as it would in a real portfolio.
+STRUGGLING_SHARE, STRUGGLING_SEVERITY, STRUGGLING_SINCE = 0.2, (0.45, 1.0), (30, 150)
 LOW_ADOPTER_SHARE = 0.15
 # A year of daily signals is ~1,500 usage rows per account: past this size the demo keeps health empty (the
 # benchmarks seed 100k accounts to measure the pages, not the health engine).
@@ -163,6 +170,12 @@ def degradation(ctx: DemoContext, rng: np.random.Generator, outcomes: pd.DataFra
         x = (days - start) / length
         bump = np.clip(np.minimum(x * 2, 2 - x * 2), 0, 1) * sev  # up over the first half, back down
         np.maximum(decline[row], bump, out=decline[row])
+    steady = np.setdiff1d(quiet, patched)
+    struggling = steady[rng.random(steady.size) < STRUGGLING_SHARE]
+    for row in struggling.tolist():
+        since, sev = int(rng.integers(*STRUGGLING_SINCE)), rng.uniform(*STRUGGLING_SEVERITY)
+        ramp = np.sqrt(np.clip((days + since) / since, 0, 1)) * sev  # began `since` days ago, worst today
+        np.maximum(decline[row], ramp, out=decline[row])
     return decline
 
 

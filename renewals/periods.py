@@ -44,6 +44,15 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def month_ends(*, today: dt.date, days: int) -> list[dt.date]:
+    """The last day of every month that ended in the ``days`` days before ``today``, oldest first."""
+    out, end = [], today.replace(day=1) - dt.timedelta(days=1)
+    while (today - end).days <= days:
+        out.append(end)
+        end = end.replace(day=1) - dt.timedelta(days=1)
+    return sorted(out)
+
+
 def _check_month(fiscal_start_month: int) -> None:
     if not 1 <= fiscal_start_month <= 12:
         raise ValueError(f"fiscal_start_month must be 1–12, got {fiscal_start_month!r}")

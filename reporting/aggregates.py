@@ -44,7 +44,7 @@ from playbooks.selectors import task_list
 from renewals import forecast as renewals_forecast
 from renewals import ledger
 from renewals.models import ForecastCategory, RenewalStage
-from renewals.periods import add_months, quarter_bounds, trailing_twelve_months
+from renewals.periods import add_months, month_ends, quarter_bounds, trailing_twelve_months
 from renewals.selectors import cents_of, lines_frame
 
 from .models import AggregateScope, DashboardAggregate, UserActivityDay
@@ -63,15 +63,6 @@ def last_working_day(day: dt.date) -> dt.date:
     while previous.weekday() >= 5:
         previous -= dt.timedelta(days=1)
     return previous
-
-
-def month_ends(*, today: dt.date, days: int) -> list[dt.date]:
-    """The last day of every month that ended in the ``days`` days before ``today``, oldest first."""
-    out, end = [], today.replace(day=1) - dt.timedelta(days=1)
-    while (today - end).days <= days:
-        out.append(end)
-        end = end.replace(day=1) - dt.timedelta(days=1)
-    return sorted(out)
 
 
 # ----------------------------------------------------------------------------------------------- people
