@@ -4,7 +4,7 @@ The signals are generated so that the demo's validation page (health/validation.
 honestly. The outcomes are not invented here: they are read back from the contract history the contracts
 phase wrote — every churn and contraction day of the last year, as the revenue ledger defines them
 (``health.validation.revenue_events``), plus the open renewals a CSM already called lost or at risk (the churn
-and contraction still to come). An account with such an event *degrades* over the 60–150 days before it:
+and contraction still to come). An account with such an event *degrades* over the 60–240 days before it:
 active users and logins fall, key features go unused, NPS answers turn to detractors, tickets come more often,
 with higher priority and escalations, and its CSM's pulse sours. Degradation rises from 0 at the onset to the
 event's severity on the day of the event (fast at first: a square-root curve); after a contraction the
@@ -54,7 +54,7 @@ PULSE_EVERY_DAYS = (30, 45, 90, 0)  # tech-touch accounts get no CSM pulses
 # Degradation before an event: (share that shows no decline, severity range)
 SILENT_CHURN, CHURN_SEVERITY = 0.2, (0.55, 1.0)
 SILENT_CONTRACTION, CONTRACTION_SEVERITY = 0.5, (0.2, 0.5)
-LEAD_DAYS = (60, 150)
+LEAD_DAYS = (60, 240)
 RECOVERY_DAYS = 60
 ROUGH_PATCH_SHARE, ROUGH_PATCH_SEVERITY = 0.1, (0.35, 0.8)  # healthy accounts that dip and stay
 # Accounts in trouble right now with nothing decided yet (no churn, contraction or lost/at-risk call): their decline
