@@ -1,24 +1,7 @@
 // Charts of the executive dashboard (vendored Chart.js, drawn like the retention page's). Data comes from the
 // json_script in the page body, which htmx swaps when filters change: charts are (re)drawn on load and after swaps.
 (function () {
-  const charts = {};
-  const money = (value, currency) => {
-    try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 }).format(value);
-    } catch (e) {
-      return Math.round(value).toLocaleString();
-    }
-  };
-  const pctAxis = { ticks: { callback: (v) => v + "%" } };
-  const pctTip = (c) => `${c.dataset.label}: ${c.parsed.y == null ? "—" : c.parsed.y.toFixed(1) + "%"}`;
-
-  function draw(id, config) {
-    const canvas = document.getElementById(id);
-    if (!canvas) return;
-    if (charts[id] && charts[id].canvas === canvas) return;
-    if (charts[id]) charts[id].destroy();
-    charts[id] = new window.Chart(canvas, config);
-  }
+  const { draw, money, percentAxis: pctAxis, percentTooltip: pctTip, onRender } = window.CsCharts;
 
   function render() {
     const node = document.getElementById("dashboard-chart-data");
@@ -58,6 +41,5 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", render);
-  document.addEventListener("htmx:afterSettle", render);
+  onRender(render);
 })();

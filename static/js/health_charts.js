@@ -2,30 +2,12 @@
 // distribution by band. Data comes from json_script nodes; the account panel is re-rendered by htmx after a
 // pulse is recorded, so charts are (re)drawn on load and after every swap.
 (function () {
-  const charts = {};
+  const { draw, readJson, money, onRender } = window.CsCharts;
   const BAND_COLOURS = { healthy: "#1f9d57", stable: "#c98a0b", at_risk: "#d43d3d", unknown: "#b5bac6" };
   const ZONE_COLOURS = { healthy: "rgba(31,157,87,0.08)", stable: "rgba(201,138,11,0.08)", at_risk: "rgba(212,61,61,0.08)" };
 
-  function draw(id, config) {
-    const canvas = document.getElementById(id);
-    if (!canvas) return;
-    if (charts[id] && charts[id].canvas === canvas) return; // already drawn on this canvas
-    if (charts[id]) charts[id].destroy();
-    charts[id] = new window.Chart(canvas, config);
-  }
 
-  const readJson = (id) => {
-    const node = document.getElementById(id);
-    return node ? JSON.parse(node.textContent) : null;
-  };
 
-  const money = (value, currency) => {
-    try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 }).format(value);
-    } catch (e) {
-      return Math.round(value).toLocaleString();
-    }
-  };
 
   // Shaded horizontal zones behind the line: At risk [0, at_risk_below), Stable, Healthy [healthy_min, 100].
   const bandZones = {
@@ -119,6 +101,5 @@
     drawOverview();
   }
 
-  document.addEventListener("DOMContentLoaded", render);
-  document.addEventListener("htmx:afterSettle", render);
+  onRender(render);
 })();

@@ -1,22 +1,7 @@
 // Charts of the revenue retention page (vendored Chart.js). Data comes from the json_script in the page body,
 // which htmx swaps when filters change: charts are (re)drawn on load and after every swap.
 (function () {
-  const charts = {};
-  const money = (value, currency) => {
-    try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 }).format(value);
-    } catch (e) {
-      return Math.round(value).toLocaleString();
-    }
-  };
-
-  function draw(id, config) {
-    const canvas = document.getElementById(id);
-    if (!canvas) return;
-    if (charts[id] && charts[id].canvas === canvas) return; // already drawn on this canvas
-    if (charts[id]) charts[id].destroy();
-    charts[id] = new window.Chart(canvas, config);
-  }
+  const { draw, money, percentAxis, percentTooltip, onRender } = window.CsCharts;
 
   function render() {
     const node = document.getElementById("retention-chart-data");
@@ -36,10 +21,10 @@
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          y: { ticks: { callback: (v) => v + "%" } },
+          y: percentAxis,
           x: { ticks: { maxRotation: 0, autoSkipPadding: 8 } },
         },
-        plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y == null ? "—" : c.parsed.y.toFixed(1) + "%"}` } } },
+        plugins: { tooltip: { callbacks: { label: percentTooltip } } },
       },
     });
     // Floating bars: totals from 0, movements from the running total.
@@ -64,8 +49,7 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", render);
-  document.addEventListener("htmx:afterSettle", render);
+  onRender(render);
   // A drill-down opened from a number scrolls into view.
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target && event.detail.target.id === "drill-panel" && event.detail.target.innerHTML.trim()) {

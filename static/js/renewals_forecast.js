@@ -1,12 +1,6 @@
 // Charts of the renewal forecast board (vendored Chart.js), drawn from the page's json_script data.
 (function () {
-  const money = (value, currency) => {
-    try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 }).format(value);
-    } catch (e) {
-      return Math.round(value).toLocaleString();
-    }
-  };
+  const { money } = window.CsCharts;
 
   function bars(id, labels, datasets, currency) {
     const canvas = document.getElementById(id);
