@@ -25,6 +25,7 @@ from health.models import HealthModelVersion, HealthSnapshot, Pulse
 from health.scoring import ScoringInputs, compute_signals, explain_change, score
 from health.services.snapshots import snapshots_recompute
 from health.validation_selectors import validation_page
+from renewals.models import Renewal
 from renewals.periods import month_ends
 from renewals.selectors import lines_frame
 
@@ -98,6 +99,28 @@ def _seats_on(seats: pd.DataFrame, day: pd.Timestamp) -> pd.Series:
     return seats[seats["date"] <= day].groupby("account_id")["value"].last()
 
 
+def _bands_at_close(ctx: DemoContext) -> int:
+    """The renewals closed during the history get the band their account showed then — its latest snapshot on or
+    before the (local) close day, at most a week older (the history is weekly before its last 90 days) — as
+    ``renewals.services`` records it when a renewal closes live. Renewals closed before the history keep none."""
+    closed = pd.DataFrame(list(Renewal.objects.filter(closed_at__isnull=False, health_band_at_close="")
+                               .values_list("pk", "account_id", "closed_at")), columns=["pk", "account_id", "closed"])
+    if closed.empty:
+        return 0
+    closed["day"] = _local_days(closed["closed"].tolist(), ctx.org.tzinfo).astype("datetime64[ns]")
+    snapshots = pd.DataFrame(list(HealthSnapshot.objects.order_by().values_list("account_id", "date", "band")),
+                             columns=["account_id", "day", "band"])
+    snapshots["day"] = pd.to_datetime(snapshots["day"]).astype("datetime64[ns]")
+    for frame in (closed, snapshots):
+        frame["account_id"] = frame["account_id"].astype(str)
+    matched = pd.merge_asof(closed.sort_values("day"), snapshots.sort_values("day"), on="day", by="account_id",
+                            direction="backward", tolerance=pd.Timedelta(days=7)).dropna(subset=["band"])
+    renewals = [Renewal(pk=pk, health_band_at_close=band) for pk, band in zip(matched["pk"], matched["band"],
+                                                                              strict=True)]
+    Renewal.objects.bulk_update(renewals, ["health_band_at_close"], batch_size=1000)
+    return len(renewals)
+
+
 def seed_health_history(ctx: DemoContext) -> None:
     if ctx.accounts.n > MAX_ACCOUNTS:
         return
@@ -141,6 +164,7 @@ def seed_health_history(ctx: DemoContext) -> None:
     ctx.counts["health snapshots (history)"] = written + summary.accounts
     ctx.counts["health alerts today"] = summary.alerts
     ctx.writer.wait()
+    ctx.counts["closed renewals with their health band at close"] = _bands_at_close(ctx)
     page = validation_page(today=ctx.today)  # what the validation page will show for the published model
     for version, result in page.versions:
         if version.status == "published" and version.model.is_default:
